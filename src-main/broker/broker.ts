@@ -1,0 +1,222 @@
+/**
+ * One broker node: store + metadata + client registry behind a remoting server, registered with
+ * every NameServer. Lifecycle as RocketMQ's BrokerController: load → recover → start → shutdown.
+ */
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { RemotingServer } from '../remoting/remoting-server.js';
+import { RemotingClient } from '../remoting/remoting-client.js';
+import { RequestCode } from '../remoting/request-code.js';
+import type { RemotingCommand } from '../remoting/remoting-command.js';
+import { createLogger, type Logger } from '../remoting/logger.js';
+import type { BrokerConfig } from './config/broker-config.js';
+import type { BrokerContext } from './broker-context.js';
+import { MessageStore } from './store/message-store.js';
+import { TopicConfigManager } from './metadata/topic-config-manager.js';
+import { SubscriptionGroupManager } from './metadata/subscription-group-manager.js';
+import { ConsumerOffsetManager } from './metadata/consumer-offset-manager.js';
+import { ClientRegistry } from './client/client-registry.js';
+import { BrokerStats } from './stats/broker-stats.js';
+import { PullProcessor } from './processor/pull-processor.js';
+import { processSend } from './processor/send-processor.js';
+import {
+  processQueryConsumerOffset, processUpdateConsumerOffset, processGetConsumerListByGroup,
+} from './processor/consumer-manage-processor.js';
+import { processHeartbeat, processUnregisterClient, processCheckClientConfig } from './processor/client-manage-processor.js';
+import {
+  processCreateTopic, processDeleteTopic, processGetAllTopicConfig, processGetSystemTopicListFromBroker,
+} from './processor/topic-admin-processor.js';
+import {
+  processUpdateGroup, processGetAllGroups, processDeleteGroup, processConsumerConnectionList,
+  processProducerConnectionList, processQueryTopicConsumeByWho, processGetAllConsumerOffset,
+} from './processor/group-admin-processor.js';
+import { processTopicStats, processConsumeStats, processRuntimeInfo } from './processor/stats-processor.js';
+import {
+  processGetMaxOffset, processGetMinOffset, processEarliestStoreTime, processSearchOffset, processResetOffset,
+} from './processor/offset-processor.js';
+import { processQueryMessage, processViewMessageById } from './processor/query-processor.js';
+import { processGetBrokerConfig, processGetAllDelayOffset } from './processor/broker-config-processor.js';
+import { registerBrokerAll, unregisterBroker } from './namesrv/namesrv-client.js';
+import type { TopicConfig } from './namesrv/route-types.js';
+
+/** RocketMQ messageDelayLevel: 1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h. */
+export const DEFAULT_DELAY_LEVELS_MS = [
+  1, 5, 10, 30, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 1200, 1800, 3600, 7200,
+].map((s) => s * 1000);
+
+export type BrokerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export class BrokerNode implements BrokerContext {
+  readonly store: MessageStore;
+  readonly topics: TopicConfigManager;
+  readonly groups: SubscriptionGroupManager;
+  readonly offsets: ConsumerOffsetManager;
+  readonly clients = new ClientRegistry();
+  readonly stats = new BrokerStats();
+  readonly delayLevels = DEFAULT_DELAY_LEVELS_MS;
+  bootTimestamp = Date.now();
+  state: BrokerState = 'created';
+  private readonly server: RemotingServer;
+  private readonly namesrvClient: RemotingClient;
+  private readonly pull: PullProcessor;
+  private readonly logger: Logger;
+  private registerTimer: NodeJS.Timeout | null = null;
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private registerScheduled = false;
+  private registering: Promise<void> = Promise.resolve();
+
+  constructor(readonly config: BrokerConfig) {
+    this.logger = createLogger(`${config.brokerName}-${config.brokerId}`);
+    mkdirSync(config.dataDir, { recursive: true });
+    const metaDir = path.join(config.dataDir, 'meta');
+    mkdirSync(metaDir, { recursive: true });
+    this.server = new RemotingServer({ host: config.host, port: config.listenPort, logger: this.logger });
+    this.namesrvClient = new RemotingClient({ logger: this.logger, connectTimeoutMs: 2000 });
+    this.topics = new TopicConfigManager(metaDir, config.clusterName, config.brokerName, config.defaultTopicQueueNums);
+    this.groups = new SubscriptionGroupManager(metaDir);
+    this.offsets = new ConsumerOffsetManager(metaDir, config.offsetPersistMs);
+    // The store host is only known once the port is bound; the store is created in start().
+    this.store = undefined as unknown as MessageStore;
+    this.pull = new PullProcessor(this);
+  }
+
+  get address(): string {
+    return this.server.address;
+  }
+
+  get port(): number {
+    return this.server.port;
+  }
+
+  async start(): Promise<void> {
+    this.state = 'starting';
+    this.bootTimestamp = Date.now();
+    await this.server.start();
+    const store = new MessageStore({
+      storeDir: this.config.dataDir,
+      storeHost: this.address,
+      flushMode: this.config.flushMode,
+      flushIntervalMs: this.config.flushIntervalMs,
+      maxMessageSize: this.config.maxMessageSize,
+      commitLogSegmentSize: this.config.commitLogSegmentSize,
+    });
+    (this as { store: MessageStore }).store = store;
+    const report = await store.open();
+    this.logger.info(`store opened: ${JSON.stringify(report)}`);
+    await this.topics.load();
+    await this.groups.load();
+    await this.offsets.load();
+    this.registerProcessors();
+    this.pull.start();
+    this.stats.start();
+    this.expiryTimer = setInterval(() => this.clients.expire(this.config.clientExpiryMs), 10_000);
+    this.expiryTimer.unref();
+    await this.registerNow();
+    this.registerTimer = setInterval(() => this.registerToNameServers(), this.config.registerPeriodMs);
+    this.registerTimer.unref();
+    this.state = 'running';
+    this.logger.info(`broker ${this.config.brokerName}(${this.config.brokerId}) serving on ${this.address}`);
+  }
+
+  /** Clean stop: unregister, answer held pulls, flush the store, persist metadata. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    this.state = 'stopping';
+    this.clearTimers();
+    await Promise.race([
+      unregisterBroker(this.namesrvClient, this.config.namesrvAddrs, this.registrationInfo()).catch(() => undefined),
+      new Promise((r) => setTimeout(r, 2000)),
+    ]);
+    this.pull.stop();
+    await this.server.stop();
+    this.namesrvClient.close();
+    await this.registering.catch(() => undefined);
+    if (this.store) await this.store.close();
+    await this.offsets.close();
+    await this.groups.close();
+    await this.topics.close();
+    this.stats.stop();
+    this.state = 'stopped';
+  }
+
+  /** Coalesces registration requests made in one tick (e.g. many auto-created topics). */
+  registerToNameServers(): void {
+    if (this.registerScheduled || this.state === 'stopping' || this.state === 'stopped') return;
+    this.registerScheduled = true;
+    setImmediate(() => {
+      this.registerScheduled = false;
+      void this.registerNow();
+    });
+  }
+
+  private registerNow(): Promise<void> {
+    const run = async (): Promise<void> => {
+      const topicConfigTable: Record<string, TopicConfig> = {};
+      for (const t of this.topics.all()) topicConfigTable[t.topicName] = t;
+      try {
+        await registerBrokerAll(this.namesrvClient, this.config.namesrvAddrs, this.registrationInfo(), topicConfigTable,
+          { ...this.topics.dataVersion });
+      } catch (err) {
+        this.logger.warn(`register to NameServers failed: ${(err as Error).message}`);
+      }
+    };
+    this.registering = this.registering.then(run, run);
+    return this.registering;
+  }
+
+  private registrationInfo(): { clusterName: string; brokerName: string; brokerAddr: string; brokerId: number; haServerAddr: string } {
+    return {
+      clusterName: this.config.clusterName,
+      brokerName: this.config.brokerName,
+      brokerAddr: this.address,
+      brokerId: this.config.brokerId,
+      haServerAddr: `${this.config.host}:${this.port + 1}`,
+    };
+  }
+
+  private clearTimers(): void {
+    if (this.registerTimer) clearInterval(this.registerTimer);
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    this.registerTimer = null;
+    this.expiryTimer = null;
+  }
+
+  private registerProcessors(): void {
+    const s = this.server;
+    const on = (code: number, fn: (req: RemotingCommand, conn: Parameters<Parameters<RemotingServer['registerProcessor']>[1]>[1]) =>
+      RemotingCommand | null | Promise<RemotingCommand | null>): void => s.registerProcessor(code, fn);
+    on(RequestCode.SEND_MESSAGE, (r, c) => processSend(this, r, c));
+    on(RequestCode.SEND_MESSAGE_V2, (r, c) => processSend(this, r, c));
+    on(RequestCode.SEND_BATCH_MESSAGE, (r, c) => processSend(this, r, c));
+    on(RequestCode.PULL_MESSAGE, (r, c) => this.pull.process(r, c));
+    on(RequestCode.QUERY_CONSUMER_OFFSET, (r) => processQueryConsumerOffset(this, r));
+    on(RequestCode.UPDATE_CONSUMER_OFFSET, (r) => processUpdateConsumerOffset(this, r));
+    on(RequestCode.GET_CONSUMER_LIST_BY_GROUP, (r) => processGetConsumerListByGroup(this, r));
+    on(RequestCode.HEART_BEAT, (r, c) => processHeartbeat(this, r, c));
+    on(RequestCode.UNREGISTER_CLIENT, (r) => processUnregisterClient(this, r));
+    on(RequestCode.CHECK_CLIENT_CONFIG, (r) => processCheckClientConfig(this, r));
+    on(RequestCode.UPDATE_AND_CREATE_TOPIC, (r) => processCreateTopic(this, r));
+    on(RequestCode.DELETE_TOPIC_IN_BROKER, (r) => processDeleteTopic(this, r));
+    on(RequestCode.GET_ALL_TOPIC_CONFIG, (r) => processGetAllTopicConfig(this, r));
+    on(RequestCode.GET_SYSTEM_TOPIC_LIST_FROM_BROKER, (r) => processGetSystemTopicListFromBroker(this, r));
+    on(RequestCode.UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, (r) => processUpdateGroup(this, r));
+    on(RequestCode.GET_ALL_SUBSCRIPTIONGROUP_CONFIG, (r) => processGetAllGroups(this, r));
+    on(RequestCode.DELETE_SUBSCRIPTIONGROUP, (r) => processDeleteGroup(this, r));
+    on(RequestCode.GET_CONSUMER_CONNECTION_LIST, (r) => processConsumerConnectionList(this, r));
+    on(RequestCode.GET_PRODUCER_CONNECTION_LIST, (r) => processProducerConnectionList(this, r));
+    on(RequestCode.QUERY_TOPIC_CONSUME_BY_WHO, (r) => processQueryTopicConsumeByWho(this, r));
+    on(RequestCode.GET_ALL_CONSUMER_OFFSET, (r) => processGetAllConsumerOffset(this, r));
+    on(RequestCode.GET_TOPIC_STATS_INFO, (r) => processTopicStats(this, r));
+    on(RequestCode.GET_CONSUME_STATS, (r) => processConsumeStats(this, r));
+    on(RequestCode.GET_BROKER_RUNTIME_INFO, (r) => processRuntimeInfo(this, r));
+    on(RequestCode.GET_MAX_OFFSET, (r) => processGetMaxOffset(this, r));
+    on(RequestCode.GET_MIN_OFFSET, (r) => processGetMinOffset(this, r));
+    on(RequestCode.GET_EARLIEST_MSG_STORETIME, (r) => processEarliestStoreTime(this, r));
+    on(RequestCode.SEARCH_OFFSET_BY_TIMESTAMP, (r) => processSearchOffset(this, r));
+    on(RequestCode.INVOKE_BROKER_TO_RESET_OFFSET, (r) => processResetOffset(this, r));
+    on(RequestCode.QUERY_MESSAGE, (r) => processQueryMessage(this, r));
+    on(RequestCode.VIEW_MESSAGE_BY_ID, (r) => processViewMessageById(this, r));
+    on(RequestCode.GET_BROKER_CONFIG, (r) => processGetBrokerConfig(this, r));
+    on(RequestCode.GET_ALL_DELAY_OFFSET, (r) => processGetAllDelayOffset(this, r));
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * HEART_BEAT (34), UNREGISTER_CLIENT (35), CHECK_CLIENT_CONFIG (46).
+ * RocketMQ: ClientManageProcessor. A heartbeat registers producer and consumer groups, creates each
+ * consumer group's retry topic and (when enabled) its subscription group.
+ */
+import type { RemotingCommand } from '../../remoting/remoting-command.js';
+import type { RemotingConnection } from '../../remoting/remoting-connection.js';
+import { ResponseCode } from '../../remoting/response-code.js';
+import type { BrokerContext } from '../broker-context.js';
+import { RequestHeader } from './request-header.js';
+import { fail, ok, headerErrorResponse } from './response-util.js';
+import { HeartbeatDataSchema } from '../client/client-types.js';
+import { parseFastjson } from '../../remoting/fastjson.js';
+import { retryTopic } from '../metadata/system-names.js';
+
+export function processHeartbeat(ctx: BrokerContext, req: RemotingCommand, conn: RemotingConnection): RemotingCommand {
+  let raw: unknown;
+  try {
+    raw = parseFastjson((req.body ?? Buffer.alloc(0)).toString('utf8'));
+  } catch (err) {
+    return fail(req, ResponseCode.SYSTEM_ERROR, `heartbeat body is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = HeartbeatDataSchema.safeParse(raw);
+  if (!parsed.success) {
+    return fail(req, ResponseCode.SYSTEM_ERROR, `heartbeat body is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const data = parsed.data;
+  const now = Date.now();
+  const channel = { clientId: data.clientID, connection: conn, language: req.language, version: req.version, lastUpdate: now };
+  let topicsCreated = false;
+  for (const consumer of data.consumerDataSet) {
+    const groupConfig = ctx.groups.findOrCreate(consumer.groupName, ctx.config.autoCreateSubscriptionGroup);
+    if (groupConfig && consumer.messageModel !== 'BROADCASTING') {
+      const retry = retryTopic(consumer.groupName);
+      if (!ctx.topics.get(retry)) {
+        ctx.topics.createSystemLike(retry, Math.max(1, groupConfig.retryQueueNums));
+        topicsCreated = true;
+      }
+    }
+    const changed = ctx.clients.registerConsumer(consumer, channel);
+    if (changed && (groupConfig?.notifyConsumerIdsChangedEnable ?? true)) {
+      const info = ctx.clients.consumers.get(consumer.groupName);
+      if (info) ctx.clients.notifyChanged(info);
+    }
+  }
+  for (const producer of data.producerDataSet) ctx.clients.registerProducer(producer.groupName, channel);
+  if (topicsCreated) ctx.registerToNameServers();
+  return ok(req);
+}
+
+export function processUnregisterClient(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
+  try {
+    const h = new RequestHeader(req.extFields);
+    ctx.clients.unregister(h.str('clientID'), h.optStr('producerGroup'), h.optStr('consumerGroup'));
+    return ok(req);
+  } catch (err) {
+    return headerErrorResponse(req, err);
+  }
+}
+
+export function processCheckClientConfig(_ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
+  let body: { subscriptionData?: { expressionType?: string } };
+  try {
+    body = JSON.parse((req.body ?? Buffer.alloc(0)).toString('utf8')) as typeof body;
+  } catch {
+    return fail(req, ResponseCode.SYSTEM_ERROR, 'check client config body is not valid JSON');
+  }
+  const type = body.subscriptionData?.expressionType ?? 'TAG';
+  if (type !== 'TAG') {
+    return fail(req, ResponseCode.SYSTEM_ERROR, `The broker does not support consumer to filter message by ${type}`);
+  }
+  return ok(req);
+}

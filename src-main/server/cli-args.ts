@@ -1,0 +1,86 @@
+/**
+ * `mqdesk serve` flags. These flags and the "NameServer: host:port" line are a contract other
+ * checks rely on (issue 2); keep them.
+ */
+import os from 'node:os';
+import path from 'node:path';
+
+export interface ServeArgs {
+  dataDir: string;
+  namesrvPort: number;
+  namesrvCount: number;
+  consolePort: number;
+  console: boolean;
+  flush: 'async' | 'sync';
+  replication: 'async' | 'sync';
+  help: boolean;
+}
+
+export class ArgsError extends Error {}
+
+export const USAGE = `Usage: mqdesk serve [options]
+  --data-dir DIR          data directory (default ~/.mqdesk/cluster)
+  --namesrv-port N        NameServer port (default 9876; 0 = every port of the cluster chosen free)
+  --namesrvs N            number of NameServers (default 1)
+  --console-port N        web console port (default 8080; 0 = any free port)
+  --no-console            do not serve the web console
+  --flush async|sync      broker flush mode (default async)
+  --replication async|sync  master/slave replication mode (default async; replication itself is pending)
+  -h, --help              show this help`;
+
+export function parseServeArgs(argv: string[]): ServeArgs {
+  const args: ServeArgs = {
+    dataDir: path.join(os.homedir(), '.mqdesk', 'cluster'),
+    namesrvPort: 9876,
+    namesrvCount: 1,
+    consolePort: 8080,
+    console: true,
+    flush: 'async',
+    replication: 'async',
+    help: false,
+  };
+  const port = (flag: string, v: string | undefined): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n < 0 || n > 65535) throw new ArgsError(`${flag} needs a port number 0-65535, got "${v ?? ''}"`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
+    switch (flag) {
+      case '--data-dir': {
+        const v = value();
+        if (!v) throw new ArgsError('--data-dir needs a directory');
+        args.dataDir = path.resolve(v);
+        break;
+      }
+      case '--namesrv-port': args.namesrvPort = port(flag, value()); break;
+      case '--console-port': args.consolePort = port(flag, value()); break;
+      case '--namesrvs': {
+        const v = value();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 5) throw new ArgsError(`--namesrvs needs 1-5, got "${v ?? ''}"`);
+        args.namesrvCount = n;
+        break;
+      }
+      case '--no-console': args.console = false; break;
+      case '--flush': {
+        const v = value();
+        if (v !== 'async' && v !== 'sync') throw new ArgsError(`--flush needs async or sync, got "${v ?? ''}"`);
+        args.flush = v;
+        break;
+      }
+      case '--replication': {
+        const v = value();
+        if (v !== 'async' && v !== 'sync') throw new ArgsError(`--replication needs async or sync, got "${v ?? ''}"`);
+        args.replication = v;
+        break;
+      }
+      case '-h':
+      case '--help': args.help = true; break;
+      default: throw new ArgsError(`unknown option "${a}"`);
+    }
+  }
+  return args;
+}
