@@ -55,97 +55,107 @@ export function encodeRegisterBrokerBody(topicConfigTable: Record<string, TopicC
   }), 'utf8');
 }
 
-export class NamesrvClient {
-  private readonly timeoutMs: number;
-
-  constructor(private readonly client: RemotingClient, options: NamesrvClientOptions = {}) {
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_REGISTER_TIMEOUT_MS;
-  }
-
-  /** Registers with every NameServer at once; never rejects, one outcome per address in order. */
-  async registerBrokerAll(
-    namesrvAddrs: string[],
-    info: BrokerIdentity,
-    topicConfigTable: Record<string, TopicConfig>,
-    dataVersion: DataVersion,
-  ): Promise<RegisterBrokerOutcome[]> {
-    const body = encodeRegisterBrokerBody(topicConfigTable, dataVersion);
-    const bodyCrc32 = (crc32(body) & 0x7fffffff) >>> 0;
-    return Promise.all(namesrvAddrs.map(async (namesrvAddr): Promise<RegisterBrokerOutcome> => {
-      const request = createRequest(RequestCode.REGISTER_BROKER, {
-        brokerAddr: info.brokerAddr,
-        brokerId: info.brokerId,
-        brokerName: info.brokerName,
-        clusterName: info.clusterName,
-        haServerAddr: info.haServerAddr,
-        compressed: false,
-        bodyCrc32,
-      }, body);
-      try {
-        const response = await this.client.invoke(namesrvAddr, request, this.timeoutMs);
-        if (response.code !== ResponseCode.SUCCESS) {
-          return { namesrvAddr, ok: false, code: response.code, error: response.remark ?? `response code ${response.code}` };
-        }
-        const outcome: RegisterBrokerOutcome = { namesrvAddr, ok: true };
-        const ext = response.extFields ?? {};
-        if (ext.masterAddr) outcome.masterAddr = ext.masterAddr;
-        if (ext.haServerAddr) outcome.haServerAddr = ext.haServerAddr;
-        const table = readKvTable(response.body);
-        if (table) outcome.orderTopicConfig = table;
-        return outcome;
-      } catch (err) {
-        return { namesrvAddr, ok: false, error: (err as Error).message };
-      }
-    }));
-  }
-
-  /** Unregisters from every NameServer at once (broker shutdown); never rejects. */
-  async unregisterBroker(namesrvAddrs: string[], info: Omit<BrokerIdentity, 'haServerAddr'>): Promise<NamesrvOutcome[]> {
-    return Promise.all(namesrvAddrs.map(async (namesrvAddr): Promise<NamesrvOutcome> => {
-      const request = createRequest(RequestCode.UNREGISTER_BROKER, {
-        brokerAddr: info.brokerAddr,
-        brokerId: info.brokerId,
-        brokerName: info.brokerName,
-        clusterName: info.clusterName,
-      });
-      try {
-        const response = await this.client.invoke(namesrvAddr, request, this.timeoutMs);
-        if (response.code !== ResponseCode.SUCCESS) {
-          return { namesrvAddr, ok: false, code: response.code, error: response.remark ?? `response code ${response.code}` };
-        }
-        return { namesrvAddr, ok: true };
-      } catch (err) {
-        return { namesrvAddr, ok: false, error: (err as Error).message };
-      }
-    }));
-  }
-
-  /**
-   * Asks one NameServer whether its copy of our topic configs is stale (forceRegister=false path).
-   * Rejects on transport errors or a non-SUCCESS answer.
-   */
-  async queryDataVersion(namesrvAddr: string, info: Omit<BrokerIdentity, 'haServerAddr'>, dataVersion: DataVersion): Promise<QueryDataVersionResult> {
-    const request = createRequest(RequestCode.QUERY_DATA_VERSION, {
+/**
+ * Registers with every NameServer at once (RocketMQ: BrokerOuterAPI#registerBrokerAll). Never rejects:
+ * one outcome per address, in order.
+ */
+export async function registerBrokerAll(
+  client: RemotingClient,
+  namesrvAddrs: string[],
+  info: BrokerIdentity,
+  topicConfigTable: Record<string, TopicConfig>,
+  dataVersion: DataVersion,
+  options: NamesrvClientOptions = {},
+): Promise<RegisterBrokerOutcome[]> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REGISTER_TIMEOUT_MS;
+  const body = encodeRegisterBrokerBody(topicConfigTable, dataVersion);
+  const bodyCrc32 = (crc32(body) & 0x7fffffff) >>> 0;
+  return Promise.all(namesrvAddrs.map(async (namesrvAddr): Promise<RegisterBrokerOutcome> => {
+    const request = createRequest(RequestCode.REGISTER_BROKER, {
       brokerAddr: info.brokerAddr,
       brokerId: info.brokerId,
       brokerName: info.brokerName,
       clusterName: info.clusterName,
-    }, Buffer.from(toFastjson(dataVersion), 'utf8'));
-    const response = await this.client.invoke(namesrvAddr, request, this.timeoutMs);
-    if (response.code !== ResponseCode.SUCCESS) {
-      throw new Error(`QUERY_DATA_VERSION to ${namesrvAddr} failed: ${response.code} ${response.remark ?? ''}`.trim());
-    }
-    const result: QueryDataVersionResult = { changed: response.extFields?.changed === 'true' };
-    if (response.body && response.body.length > 0) {
-      const v = parseFastjson(response.body.toString('utf8')) as Partial<DataVersion> | null;
-      if (v && typeof v === 'object') {
-        result.nameServerDataVersion = {
-          stateVersion: Number(v.stateVersion ?? 0), timestamp: Number(v.timestamp ?? 0), counter: Number(v.counter ?? 0),
-        };
+      haServerAddr: info.haServerAddr,
+      compressed: false,
+      bodyCrc32,
+    }, body);
+    try {
+      const response = await client.invoke(namesrvAddr, request, timeoutMs);
+      if (response.code !== ResponseCode.SUCCESS) {
+        return { namesrvAddr, ok: false, code: response.code, error: response.remark ?? `response code ${response.code}` };
       }
+      const outcome: RegisterBrokerOutcome = { namesrvAddr, ok: true };
+      const ext = response.extFields ?? {};
+      if (ext.masterAddr) outcome.masterAddr = ext.masterAddr;
+      if (ext.haServerAddr) outcome.haServerAddr = ext.haServerAddr;
+      const table = readKvTable(response.body);
+      if (table) outcome.orderTopicConfig = table;
+      return outcome;
+    } catch (err) {
+      return { namesrvAddr, ok: false, error: (err as Error).message };
     }
-    return result;
+  }));
+}
+
+/** Unregisters from every NameServer at once (broker shutdown). Never rejects. */
+export async function unregisterBroker(
+  client: RemotingClient,
+  namesrvAddrs: string[],
+  info: Omit<BrokerIdentity, 'haServerAddr'>,
+  options: NamesrvClientOptions = {},
+): Promise<NamesrvOutcome[]> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REGISTER_TIMEOUT_MS;
+  return Promise.all(namesrvAddrs.map(async (namesrvAddr): Promise<NamesrvOutcome> => {
+    const request = createRequest(RequestCode.UNREGISTER_BROKER, {
+      brokerAddr: info.brokerAddr,
+      brokerId: info.brokerId,
+      brokerName: info.brokerName,
+      clusterName: info.clusterName,
+    });
+    try {
+      const response = await client.invoke(namesrvAddr, request, timeoutMs);
+      if (response.code !== ResponseCode.SUCCESS) {
+        return { namesrvAddr, ok: false, code: response.code, error: response.remark ?? `response code ${response.code}` };
+      }
+      return { namesrvAddr, ok: true };
+    } catch (err) {
+      return { namesrvAddr, ok: false, error: (err as Error).message };
+    }
+  }));
+}
+
+/**
+ * Asks one NameServer whether its copy of our topic configs is stale (the forceRegister=false path).
+ * Rejects on a transport error or a non-SUCCESS answer.
+ */
+export async function queryDataVersion(
+  client: RemotingClient,
+  namesrvAddr: string,
+  info: Omit<BrokerIdentity, 'haServerAddr'>,
+  dataVersion: DataVersion,
+  options: NamesrvClientOptions = {},
+): Promise<QueryDataVersionResult> {
+  const request = createRequest(RequestCode.QUERY_DATA_VERSION, {
+    brokerAddr: info.brokerAddr,
+    brokerId: info.brokerId,
+    brokerName: info.brokerName,
+    clusterName: info.clusterName,
+  }, Buffer.from(toFastjson(dataVersion), 'utf8'));
+  const response = await client.invoke(namesrvAddr, request, options.timeoutMs ?? DEFAULT_REGISTER_TIMEOUT_MS);
+  if (response.code !== ResponseCode.SUCCESS) {
+    throw new Error(`QUERY_DATA_VERSION to ${namesrvAddr} failed: ${response.code} ${response.remark ?? ''}`.trim());
   }
+  const result: QueryDataVersionResult = { changed: response.extFields?.changed === 'true' };
+  if (response.body && response.body.length > 0) {
+    const v = parseFastjson(response.body.toString('utf8')) as Partial<DataVersion> | null;
+    if (v && typeof v === 'object') {
+      result.nameServerDataVersion = {
+        stateVersion: Number(v.stateVersion ?? 0), timestamp: Number(v.timestamp ?? 0), counter: Number(v.counter ?? 0),
+      };
+    }
+  }
+  return result;
 }
 
 function readKvTable(body: Buffer | undefined): Record<string, string> | undefined {

@@ -86,9 +86,15 @@ export class NameServer {
   async start(): Promise<number> {
     if (this.started) throw new Error('NameServer already started');
     this.started = true;
-    if (this.opts.dataDir) await fs.mkdir(this.opts.dataDir, { recursive: true });
-    await this.kv.load();
-    const port = await this.server.start();
+    let port: number;
+    try {
+      if (this.opts.dataDir) await fs.mkdir(this.opts.dataDir, { recursive: true });
+      await this.kv.load();
+      port = await this.server.start();
+    } catch (err) {
+      this.started = false;
+      throw err;
+    }
     this.scanTimer = setInterval(() => this.scanNotActiveBroker(), this.scanIntervalMs);
     this.scanTimer.unref();
     this.logger.info(`NameServer listening on ${this.address}`);
