@@ -17,8 +17,9 @@ export interface ClusterProcess {
 }
 
 export async function spawnCluster(dataDir: string, extraArgs: string[] = []): Promise<ClusterProcess> {
-  const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-  const child = spawn(tsx, [path.join(root, 'src-main/server/cli.ts'), '--namesrv-port', '0', '--no-console',
+  // One node process with tsx's loader (no wrapper process), so /proc/<pid> is the cluster itself.
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(root, 'src-main/server/cli.ts'), '--namesrv-port', '0', '--no-console',
     '--data-dir', dataDir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MQDESK_LOG: 'warn' } });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });

@@ -4,6 +4,10 @@
  * same way: 200,000 × 1 KiB from one producer with 256 sends in flight; consumed by one consumer
  * pulling 32 per request, pulls pipelined across queues; send latency with one in flight; end-to-end
  * latency at a steady 5,000 msgs/s for 10 s; broker RSS before/after. Median of 3 runs.
+ * Then the produce phase again on a cluster started with `--flush sync` (SYNC_FLUSH: every send
+ * answered after the group-commit fsync that covers it), and its ratio to the async figure; and
+ * on one started with `--replication sync` (SYNC_MASTER: answered once the slave holds the message),
+ * with its ratio to the async-replication figure of the main runs.
  * Figures are printed, never asserted.
  */
 import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -72,50 +76,109 @@ const percentile = (sorted: number[], p: number): number => sorted[Math.min(sort
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mib = (b: number): number => b / 1024 / 1024;
 
+/** MESSAGES sends of 1 KiB, IN_FLIGHT at a time, round robin over the queues; returns the seconds taken. */
+async function producePhase(client: RemotingClient, queues: Queue[], onHalf?: () => void): Promise<number> {
+  let sent = 0;
+  let failed = 0;
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    let inFlight = 0;
+    let next = 0;
+    const pump = (): void => {
+      while (inFlight < IN_FLIGHT && next < MESSAGES) {
+        const q = queues[next % queues.length]!;
+        next++;
+        inFlight++;
+        client.invoke(q.addr, sendRequest(q, BODY), 30_000).then((res) => {
+          if (res.code === 0) sent++; else failed++;
+          if (sent === MESSAGES / 2) onHalf?.();
+        }, () => { failed++; }).finally(() => {
+          inFlight--;
+          if (sent + failed === MESSAGES) resolve();
+          else pump();
+        });
+      }
+    };
+    pump();
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  if (failed > 0) throw new Error(`${failed} sends failed`);
+  return seconds;
+}
+
+async function topicQueues(admin: MQAdmin): Promise<Queue[]> {
+  await admin.createTopic(TOPIC, 8);
+  // The brokers register the new topic with the NameServer asynchronously: wait for the route.
+  let route: Awaited<ReturnType<MQAdmin['routeInfo']>> | undefined;
+  for (let attempt = 0; !route; attempt++) {
+    try {
+      route = await admin.routeInfo(TOPIC);
+    } catch (e) {
+      if (attempt >= 50) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const queues: Queue[] = [];
+  for (const qd of route.queueDatas) {
+    const addr = route.brokerDatas.find((b) => b.brokerName === qd.brokerName)!.brokerAddrs['0']!;
+    for (let q = 0; q < qd.writeQueueNums; q++) queues.push({ addr, brokerName: qd.brokerName, queueId: q });
+  }
+  return queues;
+}
+
+/** The produce phase alone on a cluster started with `--flush sync`: msgs/s. */
+async function syncFlushRun(run: number): Promise<number> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mqdesk-bench-sync-'));
+  const cluster = await spawnCluster(dataDir, ['--flush', 'sync']);
+  const client = new RemotingClient({ defaultTimeoutMs: 30_000 });
+  try {
+    const queues = await topicQueues(new MQAdmin(cluster.namesrvAddr, client));
+    await new Promise((r) => setTimeout(r, 500));
+    const rate = MESSAGES / await producePhase(client, queues);
+    console.log(`sync-flush run ${run}: produce ${rate.toFixed(0)} msgs/s`);
+    return rate;
+  } finally {
+    client.close();
+    await cluster.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The produce phase alone on a cluster started with `--replication sync` (SYNC_MASTER: every send
+ * answered once the slave reports an offset covering it): msgs/s. The main runs replicate async.
+ */
+async function syncReplicationRun(run: number): Promise<number> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mqdesk-bench-syncrepl-'));
+  const cluster = await spawnCluster(dataDir, ['--replication', 'sync']);
+  const client = new RemotingClient({ defaultTimeoutMs: 30_000 });
+  try {
+    const queues = await topicQueues(new MQAdmin(cluster.namesrvAddr, client));
+    await new Promise((r) => setTimeout(r, 500));
+    const rate = MESSAGES / await producePhase(client, queues);
+    console.log(`sync-replication run ${run}: produce ${rate.toFixed(0)} msgs/s`);
+    return rate;
+  } finally {
+    client.close();
+    await cluster.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function oneRun(run: number): Promise<RunResult> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mqdesk-bench-'));
   const cluster = await spawnCluster(dataDir);
   const client = new RemotingClient({ defaultTimeoutMs: 30_000 });
   const admin = new MQAdmin(cluster.namesrvAddr, client);
   try {
-    await admin.createTopic(TOPIC, 8);
-    const route = await admin.routeInfo(TOPIC);
-    const queues: Queue[] = [];
-    for (const qd of route.queueDatas) {
-      const addr = route.brokerDatas.find((b) => b.brokerName === qd.brokerName)!.brokerAddrs['0']!;
-      for (let q = 0; q < qd.writeQueueNums; q++) queues.push({ addr, brokerName: qd.brokerName, queueId: q });
-    }
+    const queues = await topicQueues(admin);
     await new Promise((r) => setTimeout(r, 500));
     if (global.gc) global.gc();
     const rssBefore = cluster.rssBytes();
 
     // 1. Produce: one producer, 256 sends in flight, round robin over every queue.
-    let sent = 0;
-    let failed = 0;
     let rssHalf = 0;
-    const t0 = performance.now();
-    await new Promise<void>((resolve) => {
-      let inFlight = 0;
-      let next = 0;
-      const pump = (): void => {
-        while (inFlight < IN_FLIGHT && next < MESSAGES) {
-          const q = queues[next % queues.length]!;
-          next++;
-          inFlight++;
-          client.invoke(q.addr, sendRequest(q, BODY), 30_000).then((res) => {
-            if (res.code === 0) sent++; else failed++;
-            if (sent === MESSAGES / 2) rssHalf = cluster.rssBytes();
-          }, () => { failed++; }).finally(() => {
-            inFlight--;
-            if (sent + failed === MESSAGES) resolve();
-            else pump();
-          });
-        }
-      };
-      pump();
-    });
-    const produceS = (performance.now() - t0) / 1000;
-    if (failed > 0) throw new Error(`${failed} sends failed`);
+    const produceS = await producePhase(client, queues, () => { rssHalf = cluster.rssBytes(); });
     const rssAfterProduce = cluster.rssBytes();
     // Marginal growth over the second half: V8's heap sizing up to its steady state is a fixed cost,
     // not a per-message one, and would be extrapolated otherwise.
@@ -229,9 +292,17 @@ async function main(): Promise<void> {
   console.log(`  broker RSS              before ${med.rssBeforeMiB.toFixed(1)} MiB, after ${med.rssAfterMiB.toFixed(1)} MiB`);
   console.log(`  RSS growth              ${med.rssGrowthPerMillionMiB.toFixed(1)} MiB per million stored messages (whole run, from start)`);
   console.log(`  RSS growth, marginal    ${med.rssMarginalPerMillionMiB.toFixed(1)} MiB per million stored messages (second half of the produce phase)`);
+  const syncRates: number[] = [];
+  for (let i = 1; i <= RUNS; i++) syncRates.push(await syncFlushRun(i));
+  const syncProduce = median(syncRates);
+  console.log(`  produce, SYNC_FLUSH     ${syncProduce.toFixed(0)} msgs/s (same workload; each send answered after its group-commit fsync), ${(syncProduce / med.produceMsgsPerS).toFixed(2)}× async flush`);
+  const syncReplRates: number[] = [];
+  for (let i = 1; i <= RUNS; i++) syncReplRates.push(await syncReplicationRun(i));
+  const syncReplProduce = median(syncReplRates);
+  console.log(`  produce, SYNC_MASTER    ${syncReplProduce.toFixed(0)} msgs/s (same workload; each send answered once the slave holds it), ${(syncReplProduce / med.produceMsgsPerS).toFixed(2)}× async replication`);
   const outDir = path.join(path.dirname(new URL(import.meta.url).pathname), 'results');
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, `bench-${Date.now()}.json`), JSON.stringify({ runs: results, median: med }, null, 2));
+  writeFileSync(path.join(outDir, `bench-${Date.now()}.json`), JSON.stringify({ runs: results, median: med, syncFlushProduce: { runs: syncRates, median: syncProduce, ratioToAsync: syncProduce / med.produceMsgsPerS }, syncReplicationProduce: { runs: syncReplRates, median: syncReplProduce, ratioToAsync: syncReplProduce / med.produceMsgsPerS } }, null, 2));
 }
 
 main().catch((err: unknown) => {

@@ -5,8 +5,9 @@ import { app, BrowserWindow, Menu, screen, session, type MenuItemConstructorOpti
 import { join } from 'node:path';
 import { startCluster } from '../broker/cluster/cluster.js';
 import { handleAppProtocol, registerAppScheme } from './app-protocol.js';
-import type { AppInfo } from './ipc/channels.js';
+import { ConsoleService } from '../console/service.js';
 import { registerIpcHandlers } from './ipc/handle.js';
+import { createSaveDialogPicker } from './export.js';
 import { APP_ENTRY_URL, isTrustedUrl, trustedOrigins } from './security/trusted-origin.js';
 import { loadWindowState, MIN_HEIGHT, MIN_WIDTH, saveWindowState } from './window-state.js';
 
@@ -20,7 +21,7 @@ const CLUSTER_STOP_TIMEOUT_MS = 15_000;
 
 let mainWindow: BrowserWindow | null = null;
 let clusterStart: Promise<ClusterHandle | null> | null = null;
-let namesrvAddr: string | null = null;
+let consoleService: ConsoleService | null = null;
 let quitState: 'running' | 'stopping' | 'stopped' = 'running';
 
 registerAppScheme(); // must precede `ready`
@@ -45,7 +46,7 @@ if (!app.requestSingleInstanceLock()) {
     contents.on('will-attach-webview', (event) => event.preventDefault());
   });
   app.on('before-quit', (event) => {
-    if (quitState === 'stopped' || clusterStart === null) return;
+    if (quitState === 'stopped' || (clusterStart === null && consoleService === null)) return;
     event.preventDefault();
     if (quitState === 'stopping') return;
     quitState = 'stopping';
@@ -76,12 +77,21 @@ async function onReady(): Promise<void> {
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
   handleAppProtocol(join(import.meta.dirname, '../renderer'));
-  registerIpcHandlers({ trustedOrigins: TRUSTED_ORIGINS, getAppInfo });
+  // The console service (saved connections in NeDB under userData/console) before any window.
+  const service = await ConsoleService.create({
+    dataDir: join(app.getPath('userData'), 'console'),
+    embeddedNamesrvAddr: null,
+    mode: 'electron',
+    version: app.getVersion(),
+    pickExportPath: createSaveDialogPicker(() => mainWindow),
+  });
+  consoleService = service;
+  registerIpcHandlers({ trustedOrigins: TRUSTED_ORIGINS, service });
   Menu.setApplicationMenu(buildMenu());
 
   clusterStart = startCluster({ dataDir: join(app.getPath('userData'), 'cluster') }).then(
     (handle) => {
-      namesrvAddr = handle.namesrvAddr;
+      service.connections.setEmbedded(handle.namesrvAddr);
       console.log(`[cluster] NameServer at ${handle.namesrvAddr}`);
       return handle;
     },
@@ -92,10 +102,6 @@ async function onReady(): Promise<void> {
     },
   );
   await createMainWindow();
-}
-
-function getAppInfo(): AppInfo {
-  return { version: app.getVersion(), namesrvAddr, mode: 'electron' };
 }
 
 async function createMainWindow(): Promise<void> {
@@ -133,6 +139,8 @@ async function createMainWindow(): Promise<void> {
 }
 
 async function stopCluster(): Promise<void> {
+  // Console first: stop tails and compact its NeDB file while the cluster is still up.
+  await consoleService?.close().catch((error: unknown) => console.error('[console] close failed:', error));
   const handle = await clusterStart;
   if (!handle) return;
   let timer: NodeJS.Timeout | undefined;

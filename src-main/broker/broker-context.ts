@@ -9,6 +9,8 @@ import type { SubscriptionGroupManager } from './metadata/subscription-group-man
 import type { ConsumerOffsetManager } from './metadata/consumer-offset-manager.js';
 import type { ClientRegistry } from './client/client-registry.js';
 import type { BrokerStats } from './stats/broker-stats.js';
+import type { ReplicaWaiter } from './ha/ha-service.js';
+import type { ScheduleMessageService } from './schedule/schedule-message-service.js';
 
 export interface BrokerContext {
   readonly config: BrokerConfig;
@@ -23,6 +25,12 @@ export interface BrokerContext {
   readonly bootTimestamp: number;
   /** Delay of each level in ms, level 1 first (messageDelayLevel). */
   readonly delayLevels: number[];
+  /** Delay-level and exact-time delivery (delivers on masters; offsets and stats on every node). */
+  readonly schedule?: ScheduleMessageService | null;
+  /** Replication: SYNC_MASTER sends wait on it for a slave's ack (absent in contexts built without HA). */
+  readonly ha?: ReplicaWaiter;
   /** Re-registers with every NameServer at once (after topic changes). */
   registerToNameServers(): void;
+  /** True while the group holds an unexpired orderly-consumption queue lock (RebalanceLockManager). */
+  hasUnexpiredQueueLocks(group: string): boolean;
 }

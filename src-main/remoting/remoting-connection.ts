@@ -110,6 +110,12 @@ export class RemotingConnection {
 
   close(): void {
     if (this.closed) return;
+    // Writes of this tick are still corked: hand them to the socket before destroying it, or
+    // replies sent just before a close (held pulls answered at broker stop) are lost.
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
     this.socket.destroy();
     this.onClosed();
   }

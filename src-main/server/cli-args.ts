@@ -13,6 +13,8 @@ export interface ServeArgs {
   console: boolean;
   flush: 'async' | 'sync';
   replication: 'async' | 'sync';
+  /** Automatic failover after the master is unreachable this long; 0 = off. */
+  failoverTimeoutMs: number;
   help: boolean;
 }
 
@@ -22,10 +24,12 @@ export const USAGE = `Usage: mqdesk serve [options]
   --data-dir DIR          data directory (default ~/.mqdesk/cluster)
   --namesrv-port N        NameServer port (default 9876; 0 = every port of the cluster chosen free)
   --namesrvs N            number of NameServers (default 1)
-  --console-port N        web console port (default 8080; 0 = any free port)
+  --console-port N        web console port on 127.0.0.1 (default 8080; 0 = any free port);
+                          prints "Console: http://127.0.0.1:PORT/?token=..." (builds out/renderer if missing)
   --no-console            do not serve the web console
   --flush async|sync      broker flush mode (default async)
-  --replication async|sync  master/slave replication mode (default async; replication itself is pending)
+  --replication async|sync  master/slave replication mode (default async; sync = SYNC_MASTER)
+  --failover-timeout MS   promote a slave when its master is unreachable this long (default 10000; 0 = off)
   -h, --help              show this help`;
 
 export function parseServeArgs(argv: string[]): ServeArgs {
@@ -37,6 +41,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     console: true,
     flush: 'async',
     replication: 'async',
+    failoverTimeoutMs: 10_000,
     help: false,
   };
   const port = (flag: string, v: string | undefined): number => {
@@ -75,6 +80,13 @@ export function parseServeArgs(argv: string[]): ServeArgs {
         const v = value();
         if (v !== 'async' && v !== 'sync') throw new ArgsError(`--replication needs async or sync, got "${v ?? ''}"`);
         args.replication = v;
+        break;
+      }
+      case '--failover-timeout': {
+        const v = value();
+        const n = Number(v);
+        if (v === undefined || !Number.isInteger(n) || n < 0) throw new ArgsError(`--failover-timeout needs milliseconds (0 = off), got "${v ?? ''}"`);
+        args.failoverTimeoutMs = n;
         break;
       }
       case '-h':

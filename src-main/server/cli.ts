@@ -3,8 +3,48 @@
  * `NameServer: 127.0.0.1:PORT` when it is ready, and stops cleanly on SIGINT/SIGTERM
  * (brokers unregister, stores flush and fsync, NeDB files are compacted).
  */
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { startCluster } from '../broker/cluster/cluster.js';
+import { ConsoleService } from '../console/service.js';
+import { DataDirLockedError } from '../broker/cluster/data-dir-lock.js';
 import { ArgsError, parseServeArgs, USAGE } from './cli-args.js';
+import { rendererBuilt, startConsoleServer, type ConsoleServer } from './http-server.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const RENDERER_DIR = path.join(ROOT, 'out', 'renderer');
+
+/**
+ * The web console needs the built renderer. When out/renderer is missing (a fresh checkout), build
+ * it once with electron-vite (a few seconds; its output goes to stderr so stdout keeps the contract
+ * lines). Returns why it could not, or null.
+ */
+function ensureRendererBuilt(): string | null {
+  if (rendererBuilt(RENDERER_DIR)) return null;
+  let cli: string;
+  try {
+    const require = createRequire(path.join(ROOT, 'package.json'));
+    const pkgFile = require.resolve('electron-vite/package.json');
+    const bin = (JSON.parse(readFileSync(pkgFile, 'utf8')) as { bin: Record<string, string> }).bin['electron-vite']!;
+    cli = path.join(path.dirname(pkgFile), bin);
+  } catch {
+    return 'the renderer is not built and electron-vite is not installed; run `npm run build`';
+  }
+  console.error('mqdesk serve: the renderer is not built yet; building it (npx electron-vite build)…');
+  const build = spawnSync(process.execPath, [cli, 'build'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+  if (build.status !== 0 || !rendererBuilt(RENDERER_DIR)) return 'building the renderer failed; run `npm run build` and look at its errors';
+  return null;
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
 
 async function main(): Promise<void> {
   let args;
@@ -27,11 +67,35 @@ async function main(): Promise<void> {
     namesrvCount: args.namesrvCount,
     flushMode: args.flush === 'sync' ? 'SYNC' : 'ASYNC',
     replicationMode: args.replication === 'sync' ? 'SYNC' : 'ASYNC',
+    failoverTimeoutMs: args.failoverTimeoutMs,
   });
   console.log(`NameServer: ${cluster.namesrvAddr}`);
   for (const n of cluster.nodes()) console.log(`Broker: ${n.name} ${n.role} ${n.address}`);
   console.log(`Data: ${args.dataDir}`);
-  if (args.console) console.log('(the web console is not built yet; --console-port is accepted and reserved for it)');
+
+  let service: ConsoleService | null = null;
+  let server: ConsoleServer | null = null;
+  if (args.console) {
+    const problem = ensureRendererBuilt();
+    if (problem) {
+      console.error(`mqdesk serve: the web console is off: ${problem}`);
+    } else {
+      service = await ConsoleService.create({
+        dataDir: path.join(args.dataDir, 'console'),
+        embeddedNamesrvAddr: cluster.namesrvAddr,
+        mode: 'headless',
+        version: packageVersion(),
+      });
+      try {
+        server = await startConsoleServer({ service, rendererDir: RENDERER_DIR, port: args.consolePort });
+        console.log(`Console: ${server.url}`);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        console.error(`mqdesk serve: the web console could not listen on port ${args.consolePort}: ${e.code ?? e.message}`
+          + (e.code === 'EADDRINUSE' ? ' (pass --console-port 0 for a free port)' : ''));
+      }
+    }
+  }
 
   let stopping = false;
   const shutdown = (signal: string): void => {
@@ -42,7 +106,11 @@ async function main(): Promise<void> {
       console.error('cluster did not stop within 15 s; exiting');
       process.exit(1);
     }, 15_000);
-    cluster.stop().then(() => {
+    const stopConsole = async (): Promise<void> => {
+      await server?.close().catch(() => undefined);
+      await service?.close().catch(() => undefined);
+    };
+    stopConsole().then(() => cluster.stop()).then(() => {
       clearTimeout(force);
       console.log('cluster stopped');
       process.exit(0);
@@ -59,6 +127,8 @@ main().catch((err: unknown) => {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'EADDRINUSE') {
     console.error(`mqdesk serve: a port is already in use (${e.message}); pass --namesrv-port 0 to choose free ports`);
+  } else if (e instanceof DataDirLockedError) {
+    console.error(`mqdesk serve: ${e.message}`);
   } else {
     console.error(`mqdesk serve: ${e.stack ?? e.message}`);
   }

@@ -1,6 +1,10 @@
 import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router';
-import ComingSoonView from './views/ComingSoonView.vue';
+import ConsumerGroupsView from './views/ConsumerGroupsView.vue';
+import MessagesView from './views/MessagesView.vue';
 import OverviewView from './views/OverviewView.vue';
+import PlaygroundView from './views/PlaygroundView.vue';
+import SettingsView from './views/SettingsView.vue';
+import TopicsView from './views/TopicsView.vue';
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -9,14 +13,14 @@ declare module 'vue-router' {
   }
 }
 
-/** Left navigation, in order. The console issue swaps each ComingSoonView for its page. */
+/** Left navigation, in order. */
 export const NAV_ROUTES = [
   { path: '/overview', name: 'overview', component: OverviewView, meta: { titleKey: 'nav.overview' } },
-  { path: '/topics', name: 'topics', component: ComingSoonView, meta: { titleKey: 'nav.topics' } },
-  { path: '/consumer-groups', name: 'consumer-groups', component: ComingSoonView, meta: { titleKey: 'nav.consumerGroups' } },
-  { path: '/messages', name: 'messages', component: ComingSoonView, meta: { titleKey: 'nav.messages' } },
-  { path: '/playground', name: 'playground', component: ComingSoonView, meta: { titleKey: 'nav.playground' } },
-  { path: '/settings', name: 'settings', component: ComingSoonView, meta: { titleKey: 'nav.settings' } },
+  { path: '/topics', name: 'topics', component: TopicsView, meta: { titleKey: 'nav.topics' } },
+  { path: '/consumer-groups', name: 'consumer-groups', component: ConsumerGroupsView, meta: { titleKey: 'nav.consumerGroups' } },
+  { path: '/messages', name: 'messages', component: MessagesView, meta: { titleKey: 'nav.messages' } },
+  { path: '/playground', name: 'playground', component: PlaygroundView, meta: { titleKey: 'nav.playground' } },
+  { path: '/settings', name: 'settings', component: SettingsView, meta: { titleKey: 'nav.settings' } },
 ] satisfies RouteRecordRaw[];
 
 // Hash history: app://console and the headless server both serve one index.html, no rewrites.

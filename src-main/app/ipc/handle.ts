@@ -1,30 +1,17 @@
 // The only ipcMain.handle in MQDesk. Every invoke arrives on one IPC channel carrying a console
-// channel name; this checks the sender frame, checks the channel and its request, calls the
-// handler, and answers with an InvokeResult whose errors carry no stack and no path.
-import { ipcMain, type IpcMainInvokeEvent } from 'electron';
-import { z } from 'zod';
-import {
-  INVOKE_IPC_CHANNEL,
-  isInvokeChannel,
-  type AppInfo,
-  type InvokeChannel,
-  type InvokeResult,
-} from './channels.js';
+// channel name; this checks the sender frame, then hands the channel and request to the console
+// service's dispatch (the same schemas and handlers the headless WebSocket uses), which answers
+// `{ ok, result } | { ok: false, error: { code, message } }` with no stack and no path.
+import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { EVENT_IPC_CHANNEL, INVOKE_IPC_CHANNEL, type InvokeResult } from './channels.js';
 import { isTrustedUrl } from '../security/trusted-origin.js';
+import type { ConsoleService } from '../../console/service.js';
+import type { Session } from '../../console/dispatch.js';
 
 export interface IpcHandlerDeps {
   /** Origins a sender frame may have (security/trusted-origin.ts). */
   trustedOrigins: readonly string[];
-  getAppInfo(): AppInfo;
-}
-
-/** Requests per channel; `.strict()` so unknown fields are refused, not ignored. */
-const REQUEST_SCHEMAS = {
-  'app:info': z.union([z.undefined(), z.object({}).strict()]),
-} satisfies Record<InvokeChannel, z.ZodType>;
-
-function failure(code: string, message: string): InvokeResult<never> {
-  return { ok: false, error: { code, message } };
+  service: Pick<ConsoleService, 'dispatch' | 'openSession' | 'closeSession'>;
 }
 
 /**
@@ -38,24 +25,24 @@ export function isTrustedSender(event: IpcMainInvokeEvent, trustedOrigins: reado
 }
 
 export function registerIpcHandlers(deps: IpcHandlerDeps): void {
-  const handlers: { [C in InvokeChannel]: (req: z.infer<(typeof REQUEST_SCHEMAS)[C]>) => Promise<unknown> } = {
-    'app:info': async () => deps.getAppInfo(),
+  // One console session per page; its live tails stop when the page goes.
+  const sessions = new WeakMap<WebContents, Session>();
+  const sessionFor = (contents: WebContents): Session => {
+    const existing = sessions.get(contents);
+    if (existing) return existing;
+    const session = deps.service.openSession((topic, payload) => {
+      if (!contents.isDestroyed()) contents.send(EVENT_IPC_CHANNEL, { topic, payload });
+    });
+    sessions.set(contents, session);
+    contents.once('destroyed', () => deps.service.closeSession(session));
+    return session;
   };
 
   ipcMain.handle(INVOKE_IPC_CHANNEL, async (event, channel: unknown, req: unknown): Promise<InvokeResult> => {
     if (!isTrustedSender(event, deps.trustedOrigins)) {
       console.warn('[ipc] refused an invoke from an untrusted frame');
-      return failure('FORBIDDEN', 'Sender not allowed');
+      return { ok: false, error: { code: 'FORBIDDEN', message: 'Sender not allowed' } };
     }
-    if (!isInvokeChannel(channel)) return failure('UNKNOWN_CHANNEL', 'Unknown channel');
-    const parsed = REQUEST_SCHEMAS[channel].safeParse(req);
-    if (!parsed.success) return failure('BAD_REQUEST', 'Invalid request');
-    try {
-      return { ok: true, result: await handlers[channel](parsed.data) };
-    } catch (error) {
-      // Log the detail here; the renderer only learns that it failed.
-      console.error(`[ipc] ${channel} failed:`, error);
-      return failure('INTERNAL', 'Internal error');
-    }
+    return deps.service.dispatch(channel, req, sessionFor(event.sender));
   });
 }

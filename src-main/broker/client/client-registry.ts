@@ -74,11 +74,12 @@ export class ClientRegistry {
     return changed;
   }
 
-  unregister(clientId: string, producerGroup?: string, consumerGroup?: string): void {
+  /** `notify`: the group's notifyConsumerIdsChangedEnable (RocketMQ ClientManageProcessor#unregisterClient). */
+  unregister(clientId: string, producerGroup?: string, consumerGroup?: string, notify = true): void {
     if (producerGroup) this.producers.get(producerGroup)?.delete(clientId);
     if (consumerGroup) {
       const info = this.consumers.get(consumerGroup);
-      if (info?.clients.delete(clientId)) this.notifyChanged(info);
+      if (info?.clients.delete(clientId) && notify) this.notifyChanged(info);
     }
   }
 

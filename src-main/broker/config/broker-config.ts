@@ -1,6 +1,7 @@
 /**
  * Every broker default in one place, with why. RocketMQ: BrokerConfig.java, MessageStoreConfig.java.
  */
+import os from 'node:os';
 export type FlushMode = 'ASYNC' | 'SYNC';
 export type BrokerRole = 'ASYNC_MASTER' | 'SYNC_MASTER' | 'SLAVE';
 
@@ -35,6 +36,44 @@ export interface BrokerConfig {
   commitLogSegmentSize: number;
   brokerPermission: number;
   regionId: string;
+  /**
+   * Delay of each level in ms, level 1 first (RocketMQ messageDelayLevel); unset = the 18 standard
+   * levels 1s … 2h (DEFAULT_DELAY_LEVELS_MS). Retries use level 3 + reconsumeTimes.
+   */
+  delayLevelsMs?: number[];
+  /** Half messages older than this get checked with their producer (RocketMQ transactionTimeOut, 6 s). */
+  transactionTimeoutMs: number;
+  /** Check scan period. Local dev broker: 10 s so checks come soon; RocketMQ transactionCheckInterval is 60 s in 4.x, 30 s in 5.x. */
+  transactionCheckIntervalMs: number;
+  /** Checks before a half message is discarded to TRANS_CHECK_MAX_TIME_TOPIC (RocketMQ transactionCheckMax, 15). */
+  transactionCheckMax: number;
+  /** An orderly consumer's queue lock lapses if not renewed this long (RocketMQ rebalance.lockMaxLiveTime, 60 s). */
+  queueLockMaxLiveTimeMs: number;
+  /** SQL92 property filtering. Local dev broker: on, so SQL92 subscriptions just work; RocketMQ enablePropertyFilter defaults to false. */
+  enablePropertyFilter: boolean;
+  // --- Replication (src-main/broker/ha; RocketMQ MessageStoreConfig HA knobs) ---
+  /** HA listen port; -1 = listenPort + 1 (RocketMQ 10912 next to 10911), or a free one when listenPort is 0. */
+  haListenPort: number;
+  /** A slave's master HA address "ip:port"; empty = learned from REGISTER_BROKER's answer (haMasterAddress). */
+  haMasterAddress: string;
+  /** SYNC_MASTER waits this long for a slave ack, then FLUSH_SLAVE_TIMEOUT (RocketMQ syncFlushTimeout, 5 s). */
+  haSyncTimeoutMs: number;
+  /** SYNC_MASTER answers SLAVE_NOT_AVAILABLE when the best slave is further behind (haMaxGapNotInSync, 256 MiB). */
+  haMaxGapNotInSync: number;
+  /** Records per HA frame, in bytes (RocketMQ haTransferBatchSize is 32 KiB; see ha-protocol.ts for 256 KiB). */
+  haTransferBatchBytes: number;
+  /** Idle heartbeat both ways (haSendHeartbeatInterval, 5 s). */
+  haHeartbeatMs: number;
+  /** An HA peer silent this long is dropped (haHousekeepingInterval, 20 s). */
+  haHousekeepingMs: number;
+  /** A slave reconnects this often (RocketMQ: 5 s; 1 s here so a local cluster heals fast). */
+  haReconnectMs: number;
+  /** A slave copies topics, groups, consumer and delay offsets from its master this often (SlaveSynchronize, 10 s). */
+  slaveSyncIntervalMs: number;
+  /** Masters send lagging consumers to the slave (suggestWhichBrokerId); RocketMQ slaveReadEnable, false. */
+  slaveReadEnable: boolean;
+  /** "Lagging": the data asked for is this far behind the commitlog end (RocketMQ: 40 % of RAM, accessMessageInMemoryMaxRatio). */
+  slaveReadLagBytes: number;
 }
 
 export function defaultBrokerConfig(overrides: Partial<BrokerConfig> & Pick<BrokerConfig, 'brokerName' | 'dataDir'>): BrokerConfig {
@@ -58,6 +97,22 @@ export function defaultBrokerConfig(overrides: Partial<BrokerConfig> & Pick<Brok
     commitLogSegmentSize: 1024 * 1024 * 1024,
     brokerPermission: 6,
     regionId: 'DefaultRegion',
+    transactionTimeoutMs: 6_000,
+    transactionCheckIntervalMs: 10_000,
+    transactionCheckMax: 15,
+    queueLockMaxLiveTimeMs: 60_000,
+    enablePropertyFilter: true,
+    haListenPort: -1,
+    haMasterAddress: '',
+    haSyncTimeoutMs: 5_000,
+    haMaxGapNotInSync: 256 * 1024 * 1024,
+    haTransferBatchBytes: 256 * 1024,
+    haHeartbeatMs: 5_000,
+    haHousekeepingMs: 20_000,
+    haReconnectMs: 1_000,
+    slaveSyncIntervalMs: 10_000,
+    slaveReadEnable: false,
+    slaveReadLagBytes: Math.floor(os.totalmem() * 0.4),
     ...overrides,
   };
 }

@@ -100,6 +100,12 @@ export class ConsumerOffsetManager {
     this.dirty.clear();
   }
 
+  /** In-process kill (fault control): the persist timer stops, nothing more is written. */
+  abandon(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

@@ -2,6 +2,8 @@
 import type { RemotingCommand } from '../../remoting/remoting-command.js';
 import type { BrokerContext } from '../broker-context.js';
 import { ok, jsonBody } from './response-util.js';
+import { NumberKeyMap } from '../../remoting/fastjson.js';
+import { formatDelayLevels } from '../schedule/schedule-routing.js';
 
 /** Body is Java properties text, as mqadmin getBrokerConfig prints it. */
 export function processGetBrokerConfig(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
@@ -23,13 +25,18 @@ export function processGetBrokerConfig(ctx: BrokerContext, req: RemotingCommand)
     maxMessageSize: c.maxMessageSize,
     mappedFileSizeCommitLog: c.commitLogSegmentSize,
     storePathRootDir: c.dataDir,
-    messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
+    messageDelayLevel: formatDelayLevels(ctx.delayLevels),
     regionId: c.regionId,
   };
   const text = Object.entries(props).map(([k, v]) => `${k}=${String(v)}`).join('\n') + '\n';
   return ok(req, { version: JSON.stringify(ctx.topics.dataVersion) }, Buffer.from(text, 'utf8'));
 }
 
-export function processGetAllDelayOffset(_ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  return ok(req, undefined, jsonBody({ offsetTable: {} }));
+/**
+ * Body `{"offsetTable":{1:<next offset>,2:…}}` (DelayOffsetSerializeWrapper, fastjson's bare
+ * numeric keys): the next SCHEDULE_TOPIC_XXXX queue offset each level will deliver.
+ */
+export function processGetAllDelayOffset(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
+  const offsetTable = ctx.schedule?.offsetTable() ?? new NumberKeyMap<number>([]);
+  return ok(req, undefined, jsonBody({ offsetTable }));
 }

@@ -12,6 +12,7 @@ import { fail, ok, headerErrorResponse } from './response-util.js';
 import { HeartbeatDataSchema } from '../client/client-types.js';
 import { parseFastjson } from '../../remoting/fastjson.js';
 import { retryTopic } from '../metadata/system-names.js';
+import { buildConsumerFilter, isRefusal, isTagType } from '../filter/consumer-filter.js';
 
 export function processHeartbeat(ctx: BrokerContext, req: RemotingCommand, conn: RemotingConnection): RemotingCommand {
   let raw: unknown;
@@ -51,23 +52,28 @@ export function processHeartbeat(ctx: BrokerContext, req: RemotingCommand, conn:
 export function processUnregisterClient(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
   try {
     const h = new RequestHeader(req.extFields);
-    ctx.clients.unregister(h.str('clientID'), h.optStr('producerGroup'), h.optStr('consumerGroup'));
+    const consumerGroup = h.optStr('consumerGroup');
+    const notify = consumerGroup === undefined || (ctx.groups.get(consumerGroup)?.notifyConsumerIdsChangedEnable ?? true);
+    ctx.clients.unregister(h.str('clientID'), h.optStr('producerGroup'), consumerGroup, notify);
     return ok(req);
   } catch (err) {
     return headerErrorResponse(req, err);
   }
 }
 
-export function processCheckClientConfig(_ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  let body: { subscriptionData?: { expressionType?: string } };
+/** Validates a subscription before the client uses it: a bad SQL92 expression fails here, at subscribe time. */
+export function processCheckClientConfig(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
+  let body: { subscriptionData?: { expressionType?: string; subString?: string } };
   try {
     body = JSON.parse((req.body ?? Buffer.alloc(0)).toString('utf8')) as typeof body;
   } catch {
     return fail(req, ResponseCode.SYSTEM_ERROR, 'check client config body is not valid JSON');
   }
-  const type = body.subscriptionData?.expressionType ?? 'TAG';
-  if (type !== 'TAG') {
-    return fail(req, ResponseCode.SYSTEM_ERROR, `The broker does not support consumer to filter message by ${type}`);
+  const sub = body.subscriptionData;
+  if (!sub || isTagType(sub.expressionType)) return ok(req);
+  if (sub.expressionType !== 'SQL92') {
+    return fail(req, ResponseCode.SYSTEM_ERROR, `The broker does not support consumer to filter message by ${sub.expressionType}`);
   }
-  return ok(req);
+  const filter = buildConsumerFilter(sub.expressionType, sub.subString, ctx.config.enablePropertyFilter);
+  return isRefusal(filter) ? fail(req, filter.code, filter.remark) : ok(req);
 }

@@ -12,7 +12,12 @@ import type { BrokerContext } from '../broker-context.js';
 import { RequestHeader } from './request-header.js';
 import { fail, headerErrorResponse } from './response-util.js';
 import { Perm } from '../metadata/system-names.js';
-import { parseTagExpression, tagFilterFn, type TagFilter } from './tag-filter.js';
+import { tagFilterFn, type TagFilter } from './tag-filter.js';
+import {
+  arrivedProperties, buildConsumerFilter, getMessageBySql, isRefusal, type ConsumerFilter, type FilterRefusal,
+} from '../filter/consumer-filter.js';
+import type { Sql92Expression } from '../filter/sql92-parser.js';
+import { matchesSql92 } from '../filter/sql92-evaluator.js';
 import type { GetMessageStatus } from '../store/message-store.js';
 
 const FLAG_COMMIT_OFFSET = 0x1;
@@ -37,6 +42,8 @@ interface HeldPull {
   conn: RemotingConnection;
   header: PullHeader;
   filter: TagFilter;
+  /** SQL92 subscriptions: only arrivals whose properties match wake the pull. */
+  sql?: Sql92Expression;
   deadline: number;
 }
 
@@ -101,7 +108,8 @@ export class PullProcessor {
     if (!group.consumeEnable) {
       return fail(req, ResponseCode.NO_PERMISSION, `subscription group no permission, ${header.consumerGroup}`);
     }
-    const topicConfig = ctx.topics.get(header.topic);
+    // A slave may hold a topic's messages before SlaveSynchronize copied its config: serve them.
+    const topicConfig = ctx.topics.get(header.topic) ?? (ctx.config.brokerRole === 'SLAVE' ? replicatedTopicConfig(ctx, header.topic) : undefined);
     if (!topicConfig) {
       return fail(req, ResponseCode.TOPIC_NOT_EXIST, `topic[${header.topic}] not exist, apply first please!`);
     }
@@ -112,21 +120,20 @@ export class PullProcessor {
       return fail(req, ResponseCode.INVALID_PARAMETER,
         `queueId[${header.queueId}] is illegal, topic:[${header.topic}] topicConfig.readQueueNums:[${topicConfig.readQueueNums}] consumer:[${conn.remoteAddress}]`);
     }
-    let filter: TagFilter;
+    // TAG: tag hashes in the consume queue; SQL92 (enablePropertyFilter): message properties.
+    let selected: ConsumerFilter | FilterRefusal;
     if ((header.sysFlag & FLAG_SUBSCRIPTION) !== 0 || header.subscription !== undefined) {
-      if (header.expressionType !== 'TAG') {
-        return fail(req, ResponseCode.SUBSCRIPTION_PARSE_FAILED,
-          `The broker does not support consumer to filter message by ${header.expressionType}`);
-      }
-      filter = parseTagExpression(header.subscription);
+      selected = buildConsumerFilter(header.expressionType, header.subscription, ctx.config.enablePropertyFilter);
     } else {
       const sub = ctx.clients.subscription(header.consumerGroup, header.topic);
       if (!sub) {
         return fail(req, ResponseCode.SUBSCRIPTION_NOT_EXIST,
           `the consumer's subscription not exist, group: ${header.consumerGroup} topic: ${header.topic}`);
       }
-      filter = parseTagExpression(sub.subString);
+      selected = buildConsumerFilter(sub.expressionType, sub.subString, ctx.config.enablePropertyFilter);
     }
+    if (isRefusal(selected)) return fail(req, selected.code, selected.remark);
+    const filter: TagFilter = selected.tag;
 
     const reset = ctx.offsets.takePendingReset(header.consumerGroup, header.topic, header.queueId);
     if (reset !== undefined) {
@@ -139,26 +146,42 @@ export class PullProcessor {
       });
     }
     const maxMsgNums = Math.max(1, Math.min(header.maxMsgNums, 1024));
-    const result = ctx.store.getMessage(header.topic, header.queueId, header.queueOffset, maxMsgNums, tagFilterFn(filter));
-    const code = pullCode(result.status, header.queueOffset);
+    const result = selected.kind === 'SQL92'
+      ? getMessageBySql(ctx.store, header.topic, header.queueId, header.queueOffset, maxMsgNums, selected.sql)
+      : ctx.store.getMessage(header.topic, header.queueId, header.queueOffset, maxMsgNums, tagFilterFn(filter));
+    let code = pullCode(result.status, header.queueOffset);
+    let nextBeginOffset = result.nextBeginOffset;
+    if (ctx.config.brokerRole === 'SLAVE' && code === ResponseCode.PULL_OFFSET_MOVED) {
+      // A slave never moves a consumer (RocketMQ: PULL_OFFSET_MOVED → PULL_RETRY_IMMEDIATELY on a
+      // slave). Asked past its end (the consumer came from the master; replication lags), it
+      // keeps the consumer where it is and long-polls until replication brings that offset.
+      if (result.status === 'OFFSET_TOO_SMALL') code = ResponseCode.PULL_RETRY_IMMEDIATELY;
+      else {
+        code = firstRun && (header.sysFlag & FLAG_SUSPEND) !== 0 ? ResponseCode.PULL_NOT_FOUND : ResponseCode.PULL_RETRY_IMMEDIATELY;
+        nextBeginOffset = header.queueOffset;
+      }
+    }
 
+    // Slaves never store offsets from pulls (clients clear the bit for them anyway).
     if (firstRun && (header.sysFlag & FLAG_COMMIT_OFFSET) !== 0 && ctx.config.brokerRole !== 'SLAVE') {
       ctx.offsets.commit(header.consumerGroup, header.topic, header.queueId, header.commitOffset);
     }
 
     if (code === ResponseCode.PULL_NOT_FOUND && firstRun && (header.sysFlag & FLAG_SUSPEND) !== 0) {
-      this.hold({ req, conn, header, filter, deadline: Date.now() + Math.max(0, header.suspendTimeoutMillis) });
+      this.hold({ req, conn, header, filter, sql: selected.kind === 'SQL92' ? selected.sql : undefined,
+        deadline: Date.now() + Math.max(0, header.suspendTimeoutMillis) });
       return null;
     }
     if (code === ResponseCode.SUCCESS) {
       ctx.stats.getFound.add(result.messages.length);
       ctx.stats.getTransferred.add(result.messages.length);
+      ctx.stats.countGroupGet(header.consumerGroup, result.messages.length);
     } else {
       ctx.stats.getMiss.add(1);
     }
     return createResponse(req, code, result.status, {
-      suggestWhichBrokerId: 0,
-      nextBeginOffset: result.nextBeginOffset,
+      suggestWhichBrokerId: suggestWhichBrokerId(ctx, group, result.messages),
+      nextBeginOffset,
       minOffset: result.minOffset,
       maxOffset: result.maxOffset,
     }, code === ResponseCode.SUCCESS ? Buffer.concat(result.messages) : undefined);
@@ -179,8 +202,13 @@ export class PullProcessor {
     const list = this.held.get(key);
     if (!list || list.length === 0) return;
     const keep: HeldPull[] = [];
+    let properties: Record<string, string> | null | undefined; // read once, for SQL92 holds only
     for (const h of list) {
-      const matches = h.filter.all || h.filter.codes.has(tagsCode);
+      let matches = h.filter.all || h.filter.codes.has(tagsCode);
+      if (matches && h.sql && queueOffset >= h.header.queueOffset) {
+        if (properties === undefined) properties = arrivedProperties(this.ctx.store, topic, queueId, queueOffset);
+        matches = properties === null || matchesSql92(h.sql, properties);
+      }
       if (queueOffset >= h.header.queueOffset && matches) this.rerun(h);
       else keep.push(h);
     }
@@ -211,6 +239,33 @@ export class PullProcessor {
     }
     if (response) h.conn.send(response);
   }
+}
+
+/** A slave's stand-in config for a replicated topic it has no config for yet (queues it holds, read-write). */
+function replicatedTopicConfig(ctx: BrokerContext, topic: string): { readQueueNums: number; writeQueueNums: number; perm: number } | undefined {
+  const ids = ctx.store.topicQueueIds().get(topic);
+  if (!ids || ids.length === 0) return undefined;
+  const queues = Math.max(...ids) + 1;
+  return { readQueueNums: queues, writeQueueNums: queues, perm: Perm.READ | Perm.WRITE };
+}
+
+/**
+ * Which node the consumer should pull this queue from next (RocketMQ PullMessageProcessor with
+ * slaveReadEnable): a consumer reading data far behind the log's end (`slaveReadLagBytes`, in
+ * RocketMQ "no longer in memory": 40 % of RAM) is sent to the group's whichBrokerWhenConsumeSlowly
+ * (1, the slave); otherwise to the group's brokerId (0, the master). Without slaveReadEnable,
+ * always the master: a slave then serves only while the master is unreachable (clients fall back
+ * to it by themselves) and every answer sends the consumer back.
+ */
+function suggestWhichBrokerId(ctx: BrokerContext, group: { brokerId: number; whichBrokerWhenConsumeSlowly: number },
+  messages: Buffer[]): number {
+  if (!ctx.config.slaveReadEnable) return 0;
+  const first = messages[0];
+  if (first && first.length >= 36) {
+    const lag = ctx.store.getMaxPhyOffset() - Number(first.readBigInt64BE(28));
+    if (lag > ctx.config.slaveReadLagBytes) return group.whichBrokerWhenConsumeSlowly;
+  }
+  return group.brokerId;
 }
 
 /** Store status → pull response code (RocketMQ PullMessageProcessor#composeResponseHeader). */

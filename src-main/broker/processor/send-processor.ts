@@ -16,6 +16,8 @@ import {
 import { decodeProperties, decodeBatchBody } from '../store/message-codec.js';
 import type { MessageToStore, PutMessageResult } from '../store/message-store.js';
 import type { TopicConfig } from '../namesrv/route-types.js';
+import { routeScheduledMessage } from '../schedule/schedule-routing.js';
+import { replicationResponseCode } from '../ha/ha-service.js';
 
 /** V2 one-letter field names → SendMessageRequestHeader names. */
 const V2_NAMES: Record<string, string> = {
@@ -152,7 +154,9 @@ export async function processSend(ctx: BrokerContext, req: RemotingCommand, conn
       }
       const maxReconsume = req.version >= 121 && header.maxReconsumeTimes !== undefined
         ? header.maxReconsumeTimes : groupConfig.retryMaxTimes;
-      if (header.reconsumeTimes > maxReconsume) {
+      // A group holding orderly queue locks gets its retries dead-lettered at once (RocketMQ
+      // sendRetryMessageToDeadLetterQueueDirectly): orderly clients only send back after local retries.
+      if (header.reconsumeTimes > maxReconsume || ctx.hasUnexpiredQueueLocks(group)) {
         topic = dlqTopic(group);
         ctx.topics.createSystemLike(topic, 1);
         ctx.registerToNameServers();
@@ -169,21 +173,22 @@ export async function processSend(ctx: BrokerContext, req: RemotingCommand, conn
       topic = SystemTopic.TRANS_HALF;
       queueId = 0;
     }
-    let tagsCode: number | undefined;
-    const delay = Number(properties.DELAY ?? '0');
-    if (topic !== SystemTopic.TRANS_HALF && Number.isInteger(delay) && delay > 0) {
-      // Delay levels go through SCHEDULE_TOPIC_XXXX, one queue per level (RocketMQ HookUtils).
-      const level = Math.min(delay, ctx.delayLevels.length);
-      properties.REAL_TOPIC = topic;
-      properties.REAL_QID = String(queueId);
-      tagsCode = Date.now() + ctx.delayLevels[level - 1]!;
-      topic = SystemTopic.SCHEDULE;
-      queueId = level - 1;
+    // Delay levels → SCHEDULE_TOPIC_XXXX (queue level−1); timer properties → rmq_sys_wheel_timer;
+    // DELAY wins (RocketMQ HookUtils#handleScheduleMessage). The due time is the record's tag code,
+    // derived by the store's tagsCodeResolver. The reply keeps the real queue id, as RocketMQ's does.
+    let storeQueueId = queueId;
+    if (topic !== SystemTopic.TRANS_HALF) {
+      const route = routeScheduledMessage(topic, queueId, properties, ctx.delayLevels);
+      if (route.kind === 'illegal') return fail(req, ResponseCode.MESSAGE_ILLEGAL, route.reason);
+      if (route.kind !== 'none') {
+        topic = route.topic;
+        storeQueueId = route.queueId;
+      }
     }
     properties.CLUSTER = ctx.config.clusterName;
     result = await ctx.store.putMessage({
       topic,
-      queueId,
+      queueId: storeQueueId,
       flag: header.flag,
       body: req.body ?? Buffer.alloc(0),
       properties,
@@ -192,10 +197,11 @@ export async function processSend(ctx: BrokerContext, req: RemotingCommand, conn
       bornHost,
       reconsumeTimes: header.reconsumeTimes,
       preparedTransactionOffset: 0,
-      tagsCode,
     });
   }
-  return sendResponse(ctx, req, result, queueId, topicConfig);
+  // SYNC_MASTER: answer once a slave holds it (or say why not).
+  const replicaCode = await replicationResponseCode(ctx.config.brokerRole, ctx.ha, result, batchProperties.WAIT !== 'false');
+  return sendResponse(ctx, req, result, queueId, topicConfig, replicaCode);
 }
 
 function safeProperties(text: string): Record<string, string> | HeaderError {
@@ -208,7 +214,7 @@ function safeProperties(text: string): Record<string, string> | HeaderError {
 
 /** Store outcome → wire code, in one switch (RocketMQ SendMessageProcessor#handlePutMessageResult). */
 function sendResponse(ctx: BrokerContext, req: RemotingCommand, result: PutMessageResult, queueId: number,
-  _topic: TopicConfig): RemotingCommand {
+  _topic: TopicConfig, replicaCode: number | null = null): RemotingCommand {
   let code: number;
   switch (result.status) {
     case 'PUT_OK': code = ResponseCode.SUCCESS; break;
@@ -235,6 +241,6 @@ function sendResponse(ctx: BrokerContext, req: RemotingCommand, result: PutMessa
     MSG_REGION: ctx.config.regionId,
     TRACE_ON: 'true',
   });
-  response.code = code;
+  response.code = code === ResponseCode.SUCCESS && replicaCode !== null ? replicaCode : code;
   return response;
 }

@@ -63,7 +63,7 @@ export function processConsumeStats(ctx: BrokerContext, req: RemotingCommand): R
         }]);
       }
     }
-    return ok(req, undefined, jsonBody({ offsetTable: new ObjectKeyMap(entries), consumeTps: ctx.stats.getTransferred.tps(60, ctx.stats.nowS()) }));
+    return ok(req, undefined, jsonBody({ offsetTable: new ObjectKeyMap(entries), consumeTps: ctx.stats.groupConsumeTps(group) }));
   } catch (err) {
     return headerErrorResponse(req, err);
   }
@@ -97,7 +97,8 @@ export function processRuntimeInfo(ctx: BrokerContext, req: RemotingCommand): Re
     getFoundTps: ctx.stats.getFound.triple(nowS),
     getMissTps: ctx.stats.getMiss.triple(nowS),
     getTransferredTps: ctx.stats.getTransferred.triple(nowS),
-    getTotalTps: ctx.stats.getFound.triple(nowS),
+    // RocketMQ StoreStatsService#getGetTotalTps: found + miss, per window.
+    getTotalTps: [10, 60, 600].map((w) => (ctx.stats.getFound.tps(w, nowS) + ctx.stats.getMiss.tps(w, nowS)).toFixed(2)).join(' '),
     putMessageTimesTotal: String(ctx.stats.put.total),
     putMessageSizeTotal: String(ctx.stats.putMessageSizeTotal),
     commitLogMinOffset: String(s.commitLogMinOffset),
@@ -123,6 +124,12 @@ export function processRuntimeInfo(ctx: BrokerContext, req: RemotingCommand): Re
     queryThreadPoolQueueSize: '0',
     queryThreadPoolQueueCapacity: '20000',
   };
+  // RocketMQ's scheduleMessageOffset_<level> = "delivered,max": how consoles read delay progress
+  // through the protocol (BrokerController#getScheduleMessageService().buildRunningStats).
+  for (const [level, delivered] of ctx.schedule?.offsetTable().entries ?? []) {
+    const max = Math.max(0, ctx.store.getMaxOffset('SCHEDULE_TOPIC_XXXX', level - 1));
+    table[`scheduleMessageOffset_${level}`] = `${delivered},${max}`;
+  }
   return ok(req, undefined, jsonBody({ table }));
 }
 

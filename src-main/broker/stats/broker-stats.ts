@@ -43,6 +43,8 @@ export class BrokerStats {
   readonly getFound = new RateCounter();
   readonly getMiss = new RateCounter();
   readonly getTransferred = new RateCounter();
+  /** Messages handed to each consumer group by pulls (RocketMQ GROUP_GET_NUMS), for its consume TPS. */
+  readonly groupGet = new Map<string, RateCounter>();
   putMessageSizeTotal = 0;
   todayMorningPut = 0;
   todayMorningGet = 0;
@@ -59,9 +61,23 @@ export class BrokerStats {
     this.timer = null;
   }
 
+  countGroupGet(group: string, n: number): void {
+    let c = this.groupGet.get(group);
+    if (!c) {
+      c = new RateCounter();
+      this.groupGet.set(group, c);
+    }
+    c.add(n);
+  }
+
+  /** A group's pulled messages per second over the last minute; 0 for a group that pulled nothing. */
+  groupConsumeTps(group: string): number {
+    return this.groupGet.get(group)?.tps(60, this.nowS()) ?? 0;
+  }
+
   private sampleAll(): void {
     const nowS = Math.floor(Date.now() / 1000);
-    for (const c of [this.put, this.getFound, this.getMiss, this.getTransferred]) c.sample(nowS);
+    for (const c of [this.put, this.getFound, this.getMiss, this.getTransferred, ...this.groupGet.values()]) c.sample(nowS);
   }
 
   nowS(): number {

@@ -15,9 +15,9 @@
  *   48  indexMsgTimestamp          i64
  *   56  crc32(bytes 0..55)         u32
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { nodeFileIO, writeFullySync, type FileIO } from './io/file-io.js';
 import { readInt64, writeInt64 } from './message-codec.js';
 
 const CHECKPOINT_MAGIC = 0x4d514350;
@@ -63,37 +63,12 @@ export function decodeCheckpoint(b: Buffer): { data: CheckpointData | null; prob
   };
 }
 
-/** Best-effort directory fsync so the rename itself is durable (not supported on Windows). */
-function fsyncDirSync(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Directory fsync is a POSIX nicety; where it is refused the rename is still atomic.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  let handle: fs.promises.FileHandle | undefined;
-  try {
-    handle = await fs.promises.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // see fsyncDirSync
-  } finally {
-    await handle?.close();
-  }
-}
-
 export class StoreCheckpoint {
   private readonly tempPath: string;
   /** Async writes share one temp file, so they run one at a time. */
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(readonly filePath: string) {
+  constructor(readonly filePath: string, private readonly io: FileIO = nodeFileIO) {
     this.tempPath = `${filePath}.tmp`;
   }
 
@@ -101,7 +76,7 @@ export class StoreCheckpoint {
   load(): { data: CheckpointData | null; problem?: string } {
     let b: Buffer;
     try {
-      b = fs.readFileSync(this.filePath);
+      b = this.io.readFileSync(this.filePath);
     } catch (e) {
       return { data: null, problem: (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no checkpoint' : String(e) };
     }
@@ -109,30 +84,31 @@ export class StoreCheckpoint {
   }
 
   writeSync(data: CheckpointData): void {
-    const fd = fs.openSync(this.tempPath, 'w');
+    const fd = this.io.openSync(this.tempPath, 'w');
     try {
       const b = encodeCheckpoint(data);
-      let written = 0;
-      while (written < b.length) written += fs.writeSync(fd, b, written, b.length - written, written);
-      fs.fsyncSync(fd);
+      writeFullySync(this.io, fd, b, 0, b.length, 0);
+      this.io.fsyncSync(fd);
     } finally {
-      fs.closeSync(fd);
+      this.io.closeSync(fd);
     }
-    fs.renameSync(this.tempPath, this.filePath);
-    fsyncDirSync(path.dirname(this.filePath));
+    this.io.renameSync(this.tempPath, this.filePath);
+    this.io.fsyncDirSync(path.dirname(this.filePath));
   }
 
+  /** Same as writeSync with the fsyncs on the thread pool (60 bytes: the write itself is inline). */
   write(data: CheckpointData): Promise<void> {
     const run = async (): Promise<void> => {
-      const handle = await fs.promises.open(this.tempPath, 'w');
+      const fd = this.io.openSync(this.tempPath, 'w');
       try {
-        await handle.writeFile(encodeCheckpoint(data));
-        await handle.sync();
+        const b = encodeCheckpoint(data);
+        writeFullySync(this.io, fd, b, 0, b.length, 0);
+        await this.io.fdatasync(fd);
       } finally {
-        await handle.close();
+        this.io.closeSync(fd);
       }
-      await fs.promises.rename(this.tempPath, this.filePath);
-      await fsyncDir(path.dirname(this.filePath));
+      this.io.renameSync(this.tempPath, this.filePath);
+      await this.io.fsyncDir(path.dirname(this.filePath));
     };
     const next = this.chain.then(run);
     this.chain = next.catch(() => undefined);

@@ -19,8 +19,8 @@
  * record and everything pending is dropped (the owner fails those puts). An fsync failure makes
  * the log read-only: after "fsyncgate" a retry could report success with nothing on disk.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import { nodeFileIO, type FileIO } from './io/file-io.js';
 import {
   END_FILE_MIN_BLANK_LENGTH,
   MESSAGE_MAGIC_CODE_V1,
@@ -54,18 +54,23 @@ export interface CommitLogFileOps {
   fdatasync(fd: number): Promise<void>;
 }
 
-export const nodeFileOps: CommitLogFileOps = {
-  writeSync: (fd, buffer, offset, length, position) => fs.writeSync(fd, buffer, offset, length, position),
-  fdatasync: (fd) =>
-    new Promise<void>((resolve, reject) => {
-      fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()));
-    }),
-};
+/** The write and fsync of a FileIO, as the hook's default. */
+export function fileOpsOf(io: FileIO): CommitLogFileOps {
+  return {
+    writeSync: (fd, buffer, offset, length, position) => io.writeSync(fd, buffer, offset, length, position),
+    fdatasync: (fd) => io.fdatasync(fd),
+  };
+}
+
+export const nodeFileOps: CommitLogFileOps = fileOpsOf(nodeFileIO);
 
 export interface CommitLogOptions {
   dir: string;
   segmentSize?: number;
+  /** Replaces only the append write and the fsync (fault tests); defaults to those of `io`. */
   fileOps?: CommitLogFileOps;
+  /** Every other file operation (CrashFS in power-failure tests). */
+  io?: FileIO;
 }
 
 interface Segment {
@@ -113,6 +118,12 @@ export class CommitLogError extends Error {
 export class CommitLog {
   readonly dir: string;
   readonly segmentSize: number;
+  readonly io: FileIO;
+  /**
+   * Records at or after this offset must carry the whole-record CRC trailer (a store created by a
+   * version that writes it everywhere); before it a record without one is checked by body CRC.
+   */
+  recordCrcRequiredFrom = Number.POSITIVE_INFINITY;
   private readonly ops: CommitLogFileOps;
   private segments: Segment[] = [];
   private readonly openSealed = new Map<Segment, true>();
@@ -133,7 +144,8 @@ export class CommitLog {
     if (!Number.isSafeInteger(this.segmentSize) || this.segmentSize < 4096) {
       throw new CommitLogError(`commitlog segment size must be an integer ≥ 4096, got ${this.segmentSize}`);
     }
-    this.ops = options.fileOps ?? nodeFileOps;
+    this.io = options.io ?? nodeFileIO;
+    this.ops = options.fileOps ?? fileOpsOf(this.io);
   }
 
   /** First offset of the log (start of the oldest segment). */
@@ -167,8 +179,8 @@ export class CommitLog {
 
   /** Finds the segment files. Call `recover` next; until then the log is empty. */
   load(): void {
-    fs.mkdirSync(this.dir, { recursive: true });
-    const names = fs.readdirSync(this.dir).filter((n) => SEGMENT_NAME.test(n)).sort();
+    this.io.mkdirSync(this.dir, { recursive: true });
+    const names = this.io.readdirSync(this.dir).filter((n) => SEGMENT_NAME.test(n)).sort();
     this.segments = [];
     for (const name of names) {
       const start = Number(name);
@@ -176,7 +188,7 @@ export class CommitLog {
         throw new CommitLogError(`commitlog segment ${name} is not a multiple of the configured segment size ${this.segmentSize}`);
       }
       const p = path.join(this.dir, name);
-      const size = fs.statSync(p).size;
+      const size = this.io.statSync(p).size;
       // Unknown until recovery has checked (and fsynced) the part past the checkpoint.
       this.segments.push({ start, path: p, fd: null, fileSize: size, syncedSize: 0 });
     }
@@ -186,7 +198,7 @@ export class CommitLog {
 
   /**
    * Walks the log from `from` (clamped to the log), verifying every record (layout, physical
-   * offset, optionally body CRC). A damaged record with valid records after it is reported and
+   * offset, optionally the CRCs: whole-record trailer, required from `recordCrcRequiredFrom`, and body). A damaged record with valid records after it is reported and
    * skipped; the first damage with nothing valid after it is a torn tail and is cut off.
    * (CommitLog#recoverNormally/recoverAbnormally + MQDesk's "a bad record costs only itself".)
    */
@@ -241,11 +253,11 @@ export class CommitLog {
         seg.syncedSize = seg.fileSize; // covered by the checkpoint
         continue;
       }
-      const fd = fs.openSync(seg.path, 'r');
+      const fd = this.io.openSync(seg.path, 'r');
       try {
-        fs.fdatasyncSync(fd);
+        this.io.fdatasyncSync(fd);
       } finally {
-        fs.closeSync(fd);
+        this.io.closeSync(fd);
       }
       seg.syncedSize = seg.fileSize;
     }
@@ -262,13 +274,13 @@ export class CommitLog {
       if (s.start >= offset) {
         // Nothing valid in it; it is recreated when the log reaches it again.
         this.closeSegment(s);
-        fs.rmSync(s.path, { force: true });
+        this.io.rmSync(s.path, { force: true });
         removed.push(path.basename(s.path));
         continue;
       }
       const keepBytes = Math.min(s.fileSize, offset - s.start);
       if (keepBytes < s.fileSize) {
-        fs.truncateSync(s.path, keepBytes);
+        this.io.truncateSync(s.path, keepBytes);
         s.fileSize = keepBytes;
         s.syncedSize = Math.min(s.syncedSize, keepBytes);
       }
@@ -332,6 +344,25 @@ export class CommitLog {
     return physicalOffset;
   }
 
+  /**
+   * HA, slave side (MessageStore#appendReplicated): copies one record the master already encoded
+   * into the pending buffer at the append position, byte for byte. The caller checked that it is
+   * a whole record whose physicalOffset field is `maxOffset` and that it fits this segment.
+   */
+  appendRaw(record: Buffer): number {
+    const physicalOffset = this.appendOffsetValue;
+    const at = this.pendingLength;
+    if (at + record.length > this.pending.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.pending.length * 2, at + record.length));
+      this.pending.copy(grown, 0, 0, at);
+      this.pending = grown;
+    }
+    record.copy(this.pending, at);
+    this.pendingLength = at + record.length;
+    this.appendOffsetValue = physicalOffset + record.length;
+    return physicalOffset;
+  }
+
   /** Writes everything pending with one positional write (looping on short writes). */
   writePending(): WriteOutcome {
     const length = this.pendingLength;
@@ -371,14 +402,14 @@ export class CommitLog {
         const isActive = seg === this.activeSegment();
         // Sealed segments are fsynced through a private descriptor so the read-descriptor LRU
         // can never close one under an fsync in flight.
-        const fd = isActive ? this.fdFor(seg, true) : fs.openSync(seg.path, 'r');
+        const fd = isActive ? this.fdFor(seg, true) : this.io.openSync(seg.path, 'r');
         try {
           await this.ops.fdatasync(fd);
         } catch (e) {
           this.fatalError = new CommitLogError(`fsync of ${seg.path} failed, commitlog is read-only: ${(e as Error).message}`);
           throw this.fatalError;
         } finally {
-          if (!isActive) fs.closeSync(fd);
+          if (!isActive) this.io.closeSync(fd);
         }
         seg.syncedSize = Math.max(seg.syncedSize, upTo);
       }
@@ -404,7 +435,7 @@ export class CommitLog {
       if (filePos + fileBytes > seg.fileSize) return null;
       let got = 0;
       while (got < fileBytes) {
-        const n = fs.readSync(this.fdFor(seg, false), out, got, fileBytes - got, filePos + got);
+        const n = this.io.readSync(this.fdFor(seg, false), out, got, fileBytes - got, filePos + got);
         if (n <= 0) return null;
         got += n;
       }
@@ -485,7 +516,7 @@ export class CommitLog {
     const last = this.segments[this.segments.length - 1];
     if (last && last.start > start) throw new CommitLogError(`cannot create segment ${start} before ${last.start}`);
     const p = path.join(this.dir, segmentFileName(start));
-    const fd = fs.openSync(p, 'w+');
+    const fd = this.io.openSync(p, 'w+');
     const seg: Segment = { start, path: p, fd, fileSize: 0, syncedSize: 0 };
     this.segments.push(seg);
     // The previous segment is sealed now: its descriptor joins the LRU.
@@ -505,7 +536,7 @@ export class CommitLog {
       }
       return seg.fd;
     }
-    seg.fd = fs.openSync(seg.path, active || writable ? 'r+' : 'r');
+    seg.fd = this.io.openSync(seg.path, active || writable ? 'r+' : 'r');
     if (!active) {
       this.openSealed.set(seg, true);
       this.evictSealed();
@@ -523,7 +554,7 @@ export class CommitLog {
   private closeSegment(seg: Segment): void {
     this.openSealed.delete(seg);
     if (seg.fd !== null) {
-      fs.closeSync(seg.fd);
+      this.io.closeSync(seg.fd);
       seg.fd = null;
     }
   }
@@ -544,7 +575,7 @@ export class CommitLog {
     if (!seg) return;
     const keep = offset - seg.start;
     try {
-      fs.ftruncateSync(this.fdFor(seg, true), keep);
+      this.io.ftruncateSync(this.fdFor(seg, true), keep);
       seg.fileSize = keep;
       seg.syncedSize = Math.min(seg.syncedSize, keep);
     } catch (e) {
@@ -592,7 +623,7 @@ class SegmentScanner {
     if (!this.ensure(pos, Math.min(8, fileEnd - pos), seg)) return { kind: 'CORRUPT', reason: 'unreadable' };
     for (;;) {
       const rel = pos - this.chunkStart;
-      const r = checkStoredRecord(this.chunk, rel, this.chunkLength, checkCRC);
+      const r = checkStoredRecord(this.chunk, rel, this.chunkLength, checkCRC, pos >= this.log.recordCrcRequiredFrom);
       if (r.kind === 'MESSAGE') {
         if (r.info.physicalOffset !== pos) return { kind: 'CORRUPT', reason: `physicalOffset field ${r.info.physicalOffset} at ${pos}` };
         return r;
@@ -613,7 +644,7 @@ class SegmentScanner {
   /**
    * First offset ≥ from (in this or a later segment) holding a record that verifies fully and
    * whose physicalOffset field equals its position; -1 if none. A false match needs the magic, a
-   * self-consistent layout, the right offset and a matching body CRC at once.
+   * self-consistent layout, the right offset and matching CRCs (the whole-record one included) at once.
    */
   resync(from: number): number {
     let pos = from;
@@ -663,7 +694,7 @@ class SegmentScanner {
     if (want > this.chunk.length) this.chunk = Buffer.allocUnsafe(want);
     let got = 0;
     while (got < want) {
-      const n = fs.readSync(seg.fd, this.chunk, got, want - got, pos - seg.start + got);
+      const n = this.log.io.readSync(seg.fd, this.chunk, got, want - got, pos - seg.start + got);
       if (n <= 0) break;
       got += n;
     }

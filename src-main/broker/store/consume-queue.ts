@@ -17,8 +17,8 @@
  * Memory stays flat: only min/max offsets and the not-yet-written tail live in memory; entries are
  * read back from the files (page cache).
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import { fdatasyncPath, nodeFileIO, writeFullySync, type FileIO } from './io/file-io.js';
 import { readInt64, writeInt64 } from './message-codec.js';
 
 export const CQ_STORE_UNIT_SIZE = 20;
@@ -36,7 +36,7 @@ export interface ConsumeQueueEntry {
 /** A bounded LRU of read/write descriptors shared by every consume queue (thousands of queues, few fds). */
 export class FileDescriptorCache {
   private readonly fds = new Map<string, number>();
-  constructor(private readonly capacity = 128) {}
+  constructor(private readonly capacity = 128, readonly io: FileIO = nodeFileIO) {}
 
   /** Descriptor for an existing file, or null. */
   open(filePath: string): number | null {
@@ -52,7 +52,7 @@ export class FileDescriptorCache {
     const fd = this.fds.get(filePath);
     if (fd === undefined) return;
     this.fds.delete(filePath);
-    fs.closeSync(fd);
+    this.io.closeSync(fd);
   }
 
   closeUnder(dir: string): void {
@@ -73,12 +73,12 @@ export class FileDescriptorCache {
     }
     let fd: number;
     try {
-      fd = fs.openSync(filePath, 'r+');
+      fd = this.io.openSync(filePath, 'r+');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       if (!create) return null;
-      fs.mkdirSync(path.dirname(filePath), { recursive: true });
-      fd = fs.openSync(filePath, 'w+');
+      this.io.mkdirSync(path.dirname(filePath), { recursive: true });
+      fd = this.io.openSync(filePath, 'w+');
     }
     this.fds.set(filePath, fd);
     if (this.fds.size > this.capacity) {
@@ -119,6 +119,7 @@ export class ConsumeQueue {
   readonly entriesPerFile: number;
   private readonly fileBytes: number;
   private readonly fds: FileDescriptorCache;
+  private readonly io: FileIO;
 
   private minOffsetValue = 0;
   /** One past the last entry, pending included. */
@@ -141,6 +142,7 @@ export class ConsumeQueue {
     }
     this.fileBytes = this.entriesPerFile * CQ_STORE_UNIT_SIZE;
     this.fds = options.fds;
+    this.io = options.fds.io;
   }
 
   get minOffset(): number {
@@ -176,7 +178,7 @@ export class ConsumeQueue {
     const report: ConsumeQueueLoadReport = { truncatedBytes: 0 };
     let names: string[] = [];
     try {
-      names = fs.readdirSync(this.dir).filter((n) => FILE_NAME.test(n)).sort();
+      names = this.io.readdirSync(this.dir).filter((n) => FILE_NAME.test(n)).sort();
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
@@ -194,12 +196,12 @@ export class ConsumeQueue {
     while (files.length > 0) {
       const index = files[files.length - 1] as number;
       const p = this.filePath(index);
-      let size = fs.statSync(p).size;
+      let size = this.io.statSync(p).size;
       let keep = Math.min(size - (size % CQ_STORE_UNIT_SIZE), this.fileBytes);
       const fd = this.fds.openForWrite(p);
       const buf = Buffer.allocUnsafe(CQ_STORE_UNIT_SIZE);
       while (keep > 0) {
-        fs.readSync(fd, buf, 0, CQ_STORE_UNIT_SIZE, keep - CQ_STORE_UNIT_SIZE);
+        this.io.readSync(fd, buf, 0, CQ_STORE_UNIT_SIZE, keep - CQ_STORE_UNIT_SIZE);
         if (buf.readInt32BE(8) > 0) {
           lastEntry = { queueOffset: 0, commitLogOffset: readInt64(buf, 0), size: buf.readInt32BE(8), tagsCode: readInt64(buf, 12) };
           break;
@@ -208,12 +210,12 @@ export class ConsumeQueue {
       }
       if (keep < size) {
         report.truncatedBytes += size - keep;
-        fs.ftruncateSync(fd, keep);
+        this.io.ftruncateSync(fd, keep);
         size = keep;
       }
       if (keep === 0) {
         this.fds.close(p);
-        fs.rmSync(p, { force: true });
+        this.io.rmSync(p, { force: true });
         files.pop();
         continue;
       }
@@ -279,7 +281,7 @@ export class ConsumeQueue {
         const count = Math.min((fileIndex + 1) * this.entriesPerFile, this.maxOffsetValue) - offset;
         const fd = this.fds.openForWrite(this.filePath(fileIndex));
         const position = (offset - fileIndex * this.entriesPerFile) * CQ_STORE_UNIT_SIZE;
-        writeFully(fd, this.pending, bufPos, count * CQ_STORE_UNIT_SIZE, position);
+        writeFully(this.io, fd, this.pending, bufPos, count * CQ_STORE_UNIT_SIZE, position);
         this.dirtyFiles.add(fileIndex);
         offset += count;
         bufPos += count * CQ_STORE_UNIT_SIZE;
@@ -385,12 +387,7 @@ export class ConsumeQueue {
     this.dirtyFiles.clear();
     for (const index of files) {
       try {
-        const handle = await fs.promises.open(this.filePath(index), 'r');
-        try {
-          await handle.datasync();
-        } finally {
-          await handle.close();
-        }
+        await fdatasyncPath(this.io, this.filePath(index));
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted meanwhile
         this.dirtyFiles.add(index);
@@ -402,7 +399,7 @@ export class ConsumeQueue {
   /** Removes the queue's files (topic deletion). */
   destroy(): void {
     this.fds.closeUnder(this.dir);
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    this.io.rmSync(this.dir, { recursive: true, force: true });
     this.pending = null;
     this.dirtyFiles.clear();
     this.minOffsetValue = this.maxOffsetValue = this.writtenOffset = this.maxPhysicOffsetValue = 0;
@@ -420,7 +417,7 @@ export class ConsumeQueue {
       const end = Math.min(maxOffset, base + this.entriesPerFile);
       for (let offset = base; offset < end; offset += chunkEntries) {
         const n = Math.min(chunkEntries, end - offset);
-        const got = fs.readSync(fd, buf, 0, n * CQ_STORE_UNIT_SIZE, (offset - base) * CQ_STORE_UNIT_SIZE);
+        const got = this.io.readSync(fd, buf, 0, n * CQ_STORE_UNIT_SIZE, (offset - base) * CQ_STORE_UNIT_SIZE);
         for (let i = 0; i * CQ_STORE_UNIT_SIZE < got; i++) {
           if (buf.readInt32BE(i * CQ_STORE_UNIT_SIZE + 8) > 0) return offset + i;
         }
@@ -445,7 +442,7 @@ export class ConsumeQueue {
         const want = n * CQ_STORE_UNIT_SIZE;
         const position = (offset - fileIndex * this.entriesPerFile) * CQ_STORE_UNIT_SIZE;
         while (got < want) {
-          const r = fs.readSync(fd, out, target + got, want - got, position + got);
+          const r = this.io.readSync(fd, out, target + got, want - got, position + got);
           if (r <= 0) break; // past the file's end: a hole
           got += r;
         }
@@ -473,7 +470,7 @@ export class ConsumeQueue {
     encodeEntry(b, 0, commitLogOffset, size, tagsCode);
     const fileIndex = Math.floor(queueOffset / this.entriesPerFile);
     const fd = this.fds.openForWrite(this.filePath(fileIndex));
-    writeFully(fd, b, 0, CQ_STORE_UNIT_SIZE, (queueOffset - fileIndex * this.entriesPerFile) * CQ_STORE_UNIT_SIZE);
+    writeFully(this.io, fd, b, 0, CQ_STORE_UNIT_SIZE, (queueOffset - fileIndex * this.entriesPerFile) * CQ_STORE_UNIT_SIZE);
     this.dirtyFiles.add(fileIndex);
   }
 
@@ -481,7 +478,7 @@ export class ConsumeQueue {
   private cutFilesAt(offset: number): void {
     let names: string[] = [];
     try {
-      names = fs.readdirSync(this.dir).filter((n) => FILE_NAME.test(n));
+      names = this.io.readdirSync(this.dir).filter((n) => FILE_NAME.test(n));
     } catch {
       return;
     }
@@ -491,11 +488,11 @@ export class ConsumeQueue {
       const p = path.join(this.dir, name);
       if (start >= keepBytes) {
         this.fds.close(p);
-        fs.rmSync(p, { force: true });
+        this.io.rmSync(p, { force: true });
         this.dirtyFiles.delete(start / this.fileBytes);
       } else if (start + this.fileBytes > keepBytes) {
         const fd = this.fds.openForWrite(p);
-        if (fs.fstatSync(fd).size > keepBytes - start) fs.ftruncateSync(fd, keepBytes - start);
+        if (this.io.fstatSync(fd).size > keepBytes - start) this.io.ftruncateSync(fd, keepBytes - start);
       }
     }
   }
@@ -507,11 +504,11 @@ function encodeEntry(buf: Buffer, pos: number, commitLogOffset: number, size: nu
   writeInt64(buf, tagsCode, pos + 12);
 }
 
-function writeFully(fd: number, buf: Buffer, offset: number, length: number, position: number): void {
-  let done = 0;
-  while (done < length) {
-    const n = fs.writeSync(fd, buf, offset + done, length - done, position + done);
-    if (n <= 0) throw new ConsumeQueueError(`write returned ${n}`);
-    done += n;
+function writeFully(io: FileIO, fd: number, buf: Buffer, offset: number, length: number, position: number): void {
+  try {
+    writeFullySync(io, fd, buf, offset, length, position);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code) throw e;
+    throw new ConsumeQueueError((e as Error).message);
   }
 }

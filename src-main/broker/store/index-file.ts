@@ -23,8 +23,8 @@
  * being filled lives in memory (its untouched pages cost nothing) and is written out on flush;
  * full files are read from disk. Hashes collide: callers re-check the key on the message.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import { fdatasyncPath, nodeFileIO, writeFullySync, type FileIO } from './io/file-io.js';
 import { javaStringHashCode, readInt64, writeInt64 } from './message-codec.js';
 
 export const INDEX_HEADER_SIZE = 40;
@@ -97,6 +97,7 @@ export class IndexFile {
   sealed = false;
 
   private constructor(
+    readonly io: FileIO,
     readonly filePath: string,
     readonly slotNum: number,
     readonly maxEntries: number,
@@ -110,23 +111,23 @@ export class IndexFile {
     this.existsOnDisk = existsOnDisk;
   }
 
-  static create(filePath: string, slotNum: number, maxEntries: number): IndexFile {
+  static create(io: FileIO, filePath: string, slotNum: number, maxEntries: number): IndexFile {
     const header: IndexHeader = { beginTimestamp: 0, endTimestamp: 0, beginPhyOffset: 0, endPhyOffset: 0, hashSlotCount: 0, indexCount: 1 };
-    const file = new IndexFile(filePath, slotNum, maxEntries, header, Buffer.alloc(indexFileSize(slotNum, maxEntries)), false);
+    const file = new IndexFile(io, filePath, slotNum, maxEntries, header, Buffer.alloc(indexFileSize(slotNum, maxEntries)), false);
     file.flushedCount = 1;
     file.headerDirty = true;
     return file;
   }
 
   /** Opens an existing file; null (with the reason) if its size or header does not fit the configuration. */
-  static open(filePath: string, slotNum: number, maxEntries: number, intoMemory: boolean): IndexFile | string {
+  static open(io: FileIO, filePath: string, slotNum: number, maxEntries: number, intoMemory: boolean): IndexFile | string {
     const expected = indexFileSize(slotNum, maxEntries);
-    const size = fs.statSync(filePath).size;
+    const size = io.statSync(filePath).size;
     if (size !== expected) return `size ${size}, expected ${expected} for ${slotNum} slots × ${maxEntries} entries`;
-    const fd = fs.openSync(filePath, 'r');
+    const fd = io.openSync(filePath, 'r');
     try {
       const head = Buffer.alloc(INDEX_HEADER_SIZE);
-      fs.readSync(fd, head, 0, INDEX_HEADER_SIZE, 0);
+      io.readSync(fd, head, 0, INDEX_HEADER_SIZE, 0);
       const header = readHeader(head);
       if (header.indexCount < 1 || header.indexCount > maxEntries || header.hashSlotCount < 0 || header.hashSlotCount > slotNum) {
         return `bad header (indexCount ${header.indexCount}, hashSlotCount ${header.hashSlotCount})`;
@@ -138,14 +139,14 @@ export class IndexFile {
         const used = INDEX_HEADER_SIZE + slotNum * INDEX_SLOT_SIZE + header.indexCount * INDEX_ENTRY_SIZE;
         let got = 0;
         while (got < used) {
-          const n = fs.readSync(fd, memory, got, used - got, got);
+          const n = io.readSync(fd, memory, got, used - got, got);
           if (n <= 0) break;
           got += n;
         }
       }
-      return new IndexFile(filePath, slotNum, maxEntries, header, memory, true);
+      return new IndexFile(io, filePath, slotNum, maxEntries, header, memory, true);
     } finally {
-      fs.closeSync(fd);
+      io.closeSync(fd);
     }
   }
 
@@ -231,52 +232,47 @@ export class IndexFile {
   writeDirty(): void {
     const mem = this.memory;
     if (!mem || !this.needsFlush) return;
-    const fd = fs.openSync(this.filePath, this.existsOnDisk ? 'r+' : 'w+');
+    const fd = this.io.openSync(this.filePath, this.existsOnDisk ? 'r+' : 'w+');
     try {
       if (!this.existsOnDisk) {
-        fs.ftruncateSync(fd, mem.length);
+        this.io.ftruncateSync(fd, mem.length);
         this.existsOnDisk = true;
       }
       const entriesBase = INDEX_HEADER_SIZE + this.slotNum * INDEX_SLOT_SIZE;
       const count = this.header.indexCount;
       if (this.flushedCount < count) {
         const from = entriesBase + this.flushedCount * INDEX_ENTRY_SIZE;
-        writeFully(fd, mem, from, entriesBase + count * INDEX_ENTRY_SIZE - from);
+        writeFully(this.io, fd, mem, from, entriesBase + count * INDEX_ENTRY_SIZE - from);
       }
       const slotsEnd = entriesBase;
       for (const page of [...this.dirtySlotPages].sort((a, b) => a - b)) {
         const from = Math.max(INDEX_HEADER_SIZE, page * PAGE);
         const to = Math.min(slotsEnd, (page + 1) * PAGE);
-        if (to > from) writeFully(fd, mem, from, to - from);
+        if (to > from) writeFully(this.io, fd, mem, from, to - from);
       }
       writeHeader(mem, this.header);
-      writeFully(fd, mem, 0, INDEX_HEADER_SIZE);
+      writeFully(this.io, fd, mem, 0, INDEX_HEADER_SIZE);
       this.flushedCount = count;
       this.dirtySlotPages.clear();
       this.headerDirty = false;
     } finally {
-      fs.closeSync(fd);
+      this.io.closeSync(fd);
     }
   }
 
   async fsync(): Promise<void> {
     if (!this.existsOnDisk) return;
-    const handle = await fs.promises.open(this.filePath, 'r');
-    try {
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
+    await fdatasyncPath(this.io, this.filePath);
     if (this.sealed && !this.needsFlush) this.memory = null;
   }
 
   fsyncSync(): void {
     if (!this.existsOnDisk) return;
-    const fd = fs.openSync(this.filePath, 'r');
+    const fd = this.io.openSync(this.filePath, 'r');
     try {
-      fs.fdatasyncSync(fd);
+      this.io.fdatasyncSync(fd);
     } finally {
-      fs.closeSync(fd);
+      this.io.closeSync(fd);
     }
     if (this.sealed && !this.needsFlush) this.memory = null;
   }
@@ -288,14 +284,14 @@ export class IndexFile {
       fn.close = () => undefined;
       return fn;
     }
-    const fd = fs.openSync(this.filePath, 'r');
+    const fd = this.io.openSync(this.filePath, 'r');
     const buf = Buffer.alloc(INDEX_ENTRY_SIZE);
     const fn = ((pos: number, length: number) => {
       buf.fill(0);
-      fs.readSync(fd, buf, 0, length, pos);
+      this.io.readSync(fd, buf, 0, length, pos);
       return buf;
     }) as ((pos: number, length: number) => Buffer) & { close(): void };
-    fn.close = () => fs.closeSync(fd);
+    fn.close = () => this.io.closeSync(fd);
     return fn;
   }
 }
@@ -305,6 +301,7 @@ export interface IndexServiceOptions {
   dir: string;
   slotNum?: number;
   maxEntries?: number;
+  io?: FileIO;
 }
 
 export interface IndexLoadReport {
@@ -322,6 +319,7 @@ export class IndexService {
   readonly dir: string;
   readonly slotNum: number;
   readonly maxEntries: number;
+  readonly io: FileIO;
   private files: IndexFile[] = [];
   /** Records at or below this commitlog offset are already indexed. */
   private lastIndexedPhyOffset = -1;
@@ -330,6 +328,7 @@ export class IndexService {
     this.dir = options.dir;
     this.slotNum = options.slotNum ?? DEFAULT_INDEX_SLOT_NUM;
     this.maxEntries = options.maxEntries ?? DEFAULT_INDEX_MAX_ENTRIES;
+    this.io = options.io ?? nodeFileIO;
     if (!Number.isSafeInteger(this.slotNum) || this.slotNum < 1) throw new Error(`index slot count must be ≥ 1, got ${this.slotNum}`);
     if (!Number.isSafeInteger(this.maxEntries) || this.maxEntries < 2) throw new Error(`index entries must be ≥ 2, got ${this.maxEntries}`);
   }
@@ -342,7 +341,7 @@ export class IndexService {
     let total = 0;
     for (const f of this.files) {
       try {
-        const st = fs.statSync(f.filePath);
+        const st = this.io.statSync(f.filePath);
         total += typeof st.blocks === 'number' && st.blocks > 0 ? Math.min(st.size, st.blocks * 512) : st.size;
       } catch {
         // not written yet
@@ -361,8 +360,8 @@ export class IndexService {
    * lastExitOK = false destroys files newer than the checkpoint); the rest is deleted and re-indexed.
    */
   load(trusted: boolean, checkpointIndexOffset: number): IndexLoadReport {
-    fs.mkdirSync(this.dir, { recursive: true });
-    const names = fs.readdirSync(this.dir).filter((n) => FILE_NAME.test(n)).sort();
+    this.io.mkdirSync(this.dir, { recursive: true });
+    const names = this.io.readdirSync(this.dir).filter((n) => FILE_NAME.test(n)).sort();
     const report: IndexLoadReport = { files: 0, deletedFiles: [], resumeFrom: null };
     this.files = [];
     let dropRest = false;
@@ -375,7 +374,7 @@ export class IndexService {
       if (dropRest) {
         reason = 'newer than a dropped file';
       } else {
-        const opened = IndexFile.open(p, this.slotNum, this.maxEntries, isLast && trusted);
+        const opened = IndexFile.open(this.io, p, this.slotNum, this.maxEntries, isLast && trusted);
         if (typeof opened === 'string') {
           reason = opened;
         } else if (!trusted && !(opened.isFull && opened.header.endPhyOffset < checkpointIndexOffset)) {
@@ -388,7 +387,7 @@ export class IndexService {
       }
       if (!file) {
         dropRest = true;
-        fs.rmSync(p, { force: true });
+        this.io.rmSync(p, { force: true });
         report.deletedFiles.push({ name, reason: reason ?? 'unknown' });
         continue;
       }
@@ -449,7 +448,7 @@ export class IndexService {
 
   /** Removes every index file (before a full rebuild). */
   deleteAll(): void {
-    for (const f of this.files) fs.rmSync(f.filePath, { force: true });
+    for (const f of this.files) this.io.rmSync(f.filePath, { force: true });
     this.files = [];
     this.lastIndexedPhyOffset = -1;
   }
@@ -477,17 +476,12 @@ export class IndexService {
     const lastName = last ? path.basename(last.filePath) : '';
     // 17 digits exceed 2^53: bump with BigInt.
     if (name <= lastName) name = String(BigInt(lastName) + 1n).padStart(17, '0');
-    const file = IndexFile.create(path.join(this.dir, name), this.slotNum, this.maxEntries);
+    const file = IndexFile.create(this.io, path.join(this.dir, name), this.slotNum, this.maxEntries);
     this.files.push(file);
     return file;
   }
 }
 
-function writeFully(fd: number, buf: Buffer, from: number, length: number): void {
-  let done = 0;
-  while (done < length) {
-    const n = fs.writeSync(fd, buf, from + done, length - done, from + done);
-    if (n <= 0) throw new Error(`index write returned ${n}`);
-    done += n;
-  }
+function writeFully(io: FileIO, fd: number, buf: Buffer, from: number, length: number): void {
+  writeFullySync(io, fd, buf, from, length, from);
 }

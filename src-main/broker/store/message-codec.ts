@@ -24,6 +24,13 @@
  *       topicLength      i8 (V1) / i16 (V2), then topic (UTF-8)
  *       propertiesLength i16, then properties (UTF-8, key 0x01 value 0x02 ...)
  *
+ * Whole-record CRC (MQDesk writes it on every record; RocketMQ 5 does with enabledAppendPropCRC):
+ * the last property is `__CRC32#` 0x01 + 10 ASCII digits + 0x02 (20 bytes, CRC32_RESERVED_LEN),
+ * the digits least significant first (MessageDecoder.createCrc32), holding
+ * crc32(record[0, totalSize - 20)) & 0x7FFFFFFF, computed once offsets and store time are set.
+ * So a flipped bit in any header field, host, topic, property or body is caught, not only in the
+ * body (which is all bodyCRC covers), and clients see one more property, as with RocketMQ 5.
+ *
  * End-of-segment blank (CommitLog.BLANK_MAGIC_CODE): totalSize = bytes left in the segment,
  * magic 0xCBD43194; the rest of the segment is unused.
  *
@@ -79,6 +86,12 @@ export const PROPERTY_KEYS = 'KEYS';
 export const PROPERTY_TAGS = 'TAGS';
 /** MessageConst.PROPERTY_UNIQ_CLIENT_MESSAGE_ID_KEYIDX */
 export const PROPERTY_UNIQ_KEY = 'UNIQ_KEY';
+/** MessageConst.PROPERTY_CRC32: the whole-record CRC property, always the last one. */
+export const PROPERTY_CRC32 = '__CRC32#';
+/** CommitLog.CRC32_RESERVED_LEN: `__CRC32#` 0x01 + 10 digits + 0x02. */
+export const CRC32_RESERVED_LENGTH = 20;
+const CRC32_TRAILER_PREFIX = Buffer.from(`${PROPERTY_CRC32}\u0001`, 'latin1');
+const CRC32_PLACEHOLDER = Buffer.from(`${PROPERTY_CRC32}\u00010000000000\u0002`, 'latin1');
 
 const NAME_VALUE_SEPARATOR = '\u0001';
 const PROPERTY_SEPARATOR = '\u0002';
@@ -132,6 +145,45 @@ export function writeInt64(buf: Buffer, value: number, pos: number): void {
 /** UtilAll.crc32(body) & 0x7FFFFFFF, as CommitLog stores it. */
 export function bodyCrc32(body: Uint8Array): number {
   return zlib.crc32(body) & 0x7fffffff;
+}
+
+/** crc32 of record[pos, pos + size - 20) & 0x7FFFFFFF: the value the `__CRC32#` trailer holds. */
+export function recordCrc32(buf: Buffer, pos: number, size: number): number {
+  return zlib.crc32(buf.subarray(pos, pos + size - CRC32_RESERVED_LENGTH)) & 0x7fffffff;
+}
+
+/** Fills the digits of the trailer that ends the record at pos (MessageDecoder.createCrc32). */
+export function sealRecordCrc(buf: Buffer, pos: number, size: number): void {
+  let crc = recordCrc32(buf, pos, size);
+  const digits = pos + size - 11;
+  for (let i = 0; i < 10; i++) {
+    buf[digits + i] = 0x30 + (crc % 10);
+    crc = Math.floor(crc / 10);
+  }
+}
+
+/** Extra property bytes the trailer adds to an encoded properties string (a separator if it lacks its last one). */
+export function recordCrcExtraLength(properties: string): number {
+  return CRC32_RESERVED_LENGTH + (properties.length > 0 && !properties.endsWith(PROPERTY_SEPARATOR) ? 1 : 0);
+}
+
+export type RecordCrcCheck = 'OK' | 'ABSENT' | 'MISMATCH';
+
+/**
+ * Checks the `__CRC32#` trailer of the record at pos (size bytes, properties `propertiesLength`
+ * bytes long). ABSENT: the last 20 bytes are not a trailer (a record written without one).
+ */
+export function checkRecordCrc(buf: Buffer, pos: number, size: number, propertiesLength: number): RecordCrcCheck {
+  if (propertiesLength < CRC32_RESERVED_LENGTH) return 'ABSENT';
+  const t = pos + size - CRC32_RESERVED_LENGTH;
+  if (buf.compare(CRC32_TRAILER_PREFIX, 0, CRC32_TRAILER_PREFIX.length, t, t + 9) !== 0 || buf[t + 19] !== 0x02) return 'ABSENT';
+  let stored = 0;
+  for (let i = 9; i >= 0; i--) {
+    const d = (buf[t + 9 + i] as number) - 0x30;
+    if (d < 0 || d > 9) return 'MISMATCH';
+    stored = stored * 10 + d;
+  }
+  return stored === recordCrc32(buf, pos, size) ? 'OK' : 'MISMATCH';
 }
 
 /** Java String.hashCode over UTF-16 code units, wrapping at 32 bits. */
@@ -309,6 +361,8 @@ export interface RecordEncodeInput {
   queueOffset: number;
   physicalOffset: number;
   bodyCRC: number;
+  /** Append the `__CRC32#` trailer and seal it (size must include recordCrcExtraLength(properties)). */
+  recordCrc?: boolean;
 }
 
 /**
@@ -351,11 +405,21 @@ export function writeStoredMessage(target: Buffer, pos: number, m: Omit<RecordEn
   p += 1;
   m.topicBytes.copy(target, p);
   p += m.topicBytes.length;
-  const propertiesLength = m.properties.length === 0 ? 0 : target.write(m.properties, p + 2, 'utf8');
+  let propertiesLength = m.properties.length === 0 ? 0 : target.write(m.properties, p + 2, 'utf8');
+  if (m.recordCrc) {
+    let q = p + 2 + propertiesLength;
+    if (propertiesLength > 0 && target[q - 1] !== 0x02) {
+      target[q++] = 0x02; // RocketMQ's needAppendLastPropertySeparator
+      propertiesLength++;
+    }
+    CRC32_PLACEHOLDER.copy(target, q);
+    propertiesLength += CRC32_RESERVED_LENGTH;
+  }
   target.writeInt16BE(propertiesLength, p);
   p += 2 + propertiesLength;
   const size = p - pos;
   target.writeInt32BE(size, pos + POS_TOTAL_SIZE);
+  if (m.recordCrc) sealRecordCrc(target, pos, size);
   return size;
 }
 
@@ -377,6 +441,8 @@ export interface EncodableMessage {
   commitLogOffset: number;
   /** Defaults to bodyCrc32(body). */
   bodyCRC?: number;
+  /** Append the whole-record `__CRC32#` trailer, as the store does. */
+  recordCrc?: boolean;
 }
 
 /** Encodes one V1 record into a new buffer (MessageDecoder.encode). */
@@ -384,7 +450,7 @@ export function encodeMessage(m: EncodableMessage): Buffer {
   const topicBytes = Buffer.from(m.topic, 'utf8');
   if (topicBytes.length > MAX_TOPIC_LENGTH_V1) throw new MessageDecodeError(`topic longer than ${MAX_TOPIC_LENGTH_V1} bytes`);
   const properties = typeof m.properties === 'string' ? m.properties : encodeProperties(m.properties);
-  const propertiesLength = Buffer.byteLength(properties, 'utf8');
+  const propertiesLength = Buffer.byteLength(properties, 'utf8') + (m.recordCrc ? recordCrcExtraLength(properties) : 0);
   if (propertiesLength > MAX_PROPERTIES_LENGTH) throw new MessageDecodeError('properties longer than 32767 bytes');
   const bornHostBytes = encodeHost(m.bornHost);
   const storeHostBytes = encodeHost(m.storeHost);
@@ -405,6 +471,7 @@ export function encodeMessage(m: EncodableMessage): Buffer {
     preparedTransactionOffset: m.preparedTransactionOffset,
     queueOffset: m.queueOffset,
     bodyCRC: m.bodyCRC ?? bodyCrc32(m.body),
+    recordCrc: m.recordCrc,
   }, m.commitLogOffset);
   return out;
 }
@@ -551,12 +618,69 @@ export type RecordCheck =
   | { kind: 'NEED_MORE'; size: number }
   | { kind: 'CORRUPT'; reason: string };
 
+/** Where the variable parts of a record lie (absolute positions in the buffer). */
+interface RecordLayout {
+  totalSize: number;
+  sysFlag: number;
+  storeTimestamp: number;
+  bodyStart: number;
+  bodyLength: number;
+  topicStart: number;
+  topicLength: number;
+  propertiesStart: number;
+  propertiesLength: number;
+}
+
+/**
+ * Parses the layout of the message record at `pos` (magic already known to be a message) whose
+ * whole `totalSize` bytes are in the buffer; a string says what does not add up.
+ */
+function recordLayout(buf: Buffer, pos: number, totalSize: number, magic: number): RecordLayout | string {
+  const limit = pos + totalSize;
+  const sysFlag = buf.readInt32BE(pos + POS_SYS_FLAG);
+  const bornHostLength = sysFlag & MessageSysFlag.BORNHOST_V6 ? 20 : 8;
+  const storeHostLength = sysFlag & MessageSysFlag.STOREHOSTADDRESS_V6 ? 20 : 8;
+  let p = pos + POS_BORN_HOST + bornHostLength;
+  if (p + 8 + storeHostLength + 16 > limit) return 'header longer than totalSize';
+  const storeTimestamp = readInt64(buf, p);
+  p += 8 + storeHostLength + 4 + 8;
+  const bodyLength = buf.readInt32BE(p);
+  p += 4;
+  if (bodyLength < 0 || p + bodyLength > limit) return `bad body length ${bodyLength}`;
+  const bodyStart = p;
+  p += bodyLength;
+  const topicLengthSize = magic === MESSAGE_MAGIC_CODE_V2 ? 2 : 1;
+  if (p + topicLengthSize > limit) return 'topic past totalSize';
+  const topicLength = topicLengthSize === 2 ? buf.readUInt16BE(p) : buf.readUInt8(p);
+  p += topicLengthSize;
+  if (p + topicLength + 2 > limit) return 'topic past totalSize';
+  const topicStart = p;
+  p += topicLength;
+  const propertiesLength = buf.readInt16BE(p);
+  p += 2;
+  if (propertiesLength < 0 || p + propertiesLength !== limit) return `totalSize ${totalSize} does not match the fields`;
+  return { totalSize, sysFlag, storeTimestamp, bodyStart, bodyLength, topicStart, topicLength, propertiesStart: p, propertiesLength };
+}
+
+/** CRC checks of a parsed record: whole-record trailer (required or not), else the body CRC. */
+function checkRecordCrcs(buf: Buffer, pos: number, l: RecordLayout, requireRecordCrc: boolean, alwaysBodyCrc: boolean): string | null {
+  const whole = checkRecordCrc(buf, pos, l.totalSize, l.propertiesLength);
+  if (whole === 'MISMATCH') return 'record CRC mismatch';
+  if (whole === 'ABSENT' && requireRecordCrc) return 'no record CRC (__CRC32#)';
+  if (whole === 'ABSENT' || alwaysBodyCrc) {
+    const crc = bodyCrc32(buf.subarray(l.bodyStart, l.bodyStart + l.bodyLength));
+    if (crc !== buf.readInt32BE(pos + POS_BODY_CRC)) return 'body CRC mismatch';
+  }
+  return null;
+}
+
 /**
  * Strict check of the record at `pos` within buf[pos, end): magic, totalSize equal to the
- * computed length, and optionally the body CRC. Used by recovery and by readers that must not
- * trust what they are pointed at. Nothing is copied except topic and properties strings.
+ * computed length, and with `verifyCRC` the whole-record CRC (when the record has one; required
+ * with `requireRecordCrc`) and the body CRC. Used by recovery and by readers that must not trust
+ * what they are pointed at. Nothing is copied except topic and properties strings.
  */
-export function checkStoredRecord(buf: Buffer, pos: number, end: number, verifyCRC: boolean): RecordCheck {
+export function checkStoredRecord(buf: Buffer, pos: number, end: number, verifyCRC: boolean, requireRecordCrc = false): RecordCheck {
   if (end - pos < 8) return { kind: 'NEED_MORE', size: 8 };
   const totalSize = buf.readInt32BE(pos);
   const magic = buf.readInt32BE(pos + 4);
@@ -568,48 +692,57 @@ export function checkStoredRecord(buf: Buffer, pos: number, end: number, verifyC
   }
   if (totalSize < MIN_RECORD_SIZE) return { kind: 'CORRUPT', reason: `totalSize ${totalSize} too small` };
   if (end - pos < totalSize) return { kind: 'NEED_MORE', size: totalSize };
-  const limit = pos + totalSize;
-  const sysFlag = buf.readInt32BE(pos + POS_SYS_FLAG);
-  const bornHostLength = sysFlag & MessageSysFlag.BORNHOST_V6 ? 20 : 8;
-  const storeHostLength = sysFlag & MessageSysFlag.STOREHOSTADDRESS_V6 ? 20 : 8;
-  let p = pos + POS_BORN_HOST + bornHostLength;
-  const storeTimestamp = readInt64(buf, p);
-  p += 8 + storeHostLength + 4 + 8;
-  if (p + 4 > limit) return { kind: 'CORRUPT', reason: 'header longer than totalSize' };
-  const bodyLength = buf.readInt32BE(p);
-  p += 4;
-  if (bodyLength < 0 || p + bodyLength > limit) return { kind: 'CORRUPT', reason: `bad body length ${bodyLength}` };
-  const bodyStart = p;
-  p += bodyLength;
-  const topicLengthSize = magic === MESSAGE_MAGIC_CODE_V2 ? 2 : 1;
-  if (p + topicLengthSize > limit) return { kind: 'CORRUPT', reason: 'topic past totalSize' };
-  const topicLength = topicLengthSize === 2 ? buf.readUInt16BE(p) : buf.readUInt8(p);
-  p += topicLengthSize;
-  if (p + topicLength + 2 > limit) return { kind: 'CORRUPT', reason: 'topic past totalSize' };
-  const topicStart = p;
-  p += topicLength;
-  const propertiesLength = buf.readInt16BE(p);
-  p += 2;
-  if (propertiesLength < 0 || p + propertiesLength !== limit) {
-    return { kind: 'CORRUPT', reason: `totalSize ${totalSize} does not match the fields` };
-  }
+  const l = recordLayout(buf, pos, totalSize, magic);
+  if (typeof l === 'string') return { kind: 'CORRUPT', reason: l };
   if (verifyCRC) {
-    const crc = bodyCrc32(buf.subarray(bodyStart, bodyStart + bodyLength));
-    if (crc !== buf.readInt32BE(pos + POS_BODY_CRC)) return { kind: 'CORRUPT', reason: 'body CRC mismatch' };
+    const problem = checkRecordCrcs(buf, pos, l, requireRecordCrc, true);
+    if (problem) return { kind: 'CORRUPT', reason: problem };
   }
   return {
     kind: 'MESSAGE',
     info: {
-      topic: buf.toString('utf8', topicStart, topicStart + topicLength),
+      topic: buf.toString('utf8', l.topicStart, l.topicStart + l.topicLength),
       queueId: buf.readInt32BE(pos + POS_QUEUE_ID),
       queueOffset: readInt64(buf, pos + POS_QUEUE_OFFSET),
       physicalOffset: readInt64(buf, pos + POS_PHYSICAL_OFFSET),
       size: totalSize,
-      sysFlag,
-      storeTimestamp,
-      properties: decodeProperties(buf.toString('utf8', p, limit)),
+      sysFlag: l.sysFlag,
+      storeTimestamp: l.storeTimestamp,
+      properties: decodeProperties(buf.toString('utf8', l.propertiesStart, l.propertiesStart + l.propertiesLength)),
     },
   };
+}
+
+/**
+ * The read-path check (pull, view, query): is `raw` exactly one intact message record stored at
+ * `physicalOffset`? Layout, offset field and the whole-record CRC (or, for a record written
+ * without one and not required to have one, the body CRC). Returns null when intact, else why
+ * not. Allocates nothing; its cost is one CRC pass over the record.
+ */
+export function verifyStoredRecord(raw: Buffer, physicalOffset: number, requireRecordCrc: boolean): string | null {
+  if (raw.length < MIN_RECORD_SIZE) return `record of ${raw.length} bytes is too small`;
+  const totalSize = raw.readInt32BE(0);
+  if (totalSize !== raw.length) return `totalSize ${totalSize} where ${raw.length} bytes were expected`;
+  const magic = raw.readInt32BE(POS_MAGIC);
+  if (magic !== MESSAGE_MAGIC_CODE_V1 && magic !== MESSAGE_MAGIC_CODE_V2) return `bad magic 0x${(magic >>> 0).toString(16)}`;
+  if (readInt64(raw, POS_PHYSICAL_OFFSET) !== physicalOffset) return `physicalOffset field ${readInt64(raw, POS_PHYSICAL_OFFSET)} at ${physicalOffset}`;
+  const l = recordLayout(raw, 0, totalSize, magic);
+  if (typeof l === 'string') return l;
+  return checkRecordCrcs(raw, 0, l, requireRecordCrc, false);
+}
+
+/** The topic of a record whose layout is known good (verifyStoredRecord passed). */
+export function recordTopic(buf: Buffer, pos = 0): string {
+  const magic = buf.readInt32BE(pos + POS_MAGIC);
+  const sysFlag = buf.readInt32BE(pos + POS_SYS_FLAG);
+  const bornHostLength = sysFlag & MessageSysFlag.BORNHOST_V6 ? 20 : 8;
+  const storeHostLength = sysFlag & MessageSysFlag.STOREHOSTADDRESS_V6 ? 20 : 8;
+  let p = pos + POS_BORN_HOST + bornHostLength + 8 + storeHostLength + 12;
+  p += 4 + buf.readInt32BE(p);
+  const v2 = magic === MESSAGE_MAGIC_CODE_V2;
+  const topicLength = v2 ? buf.readUInt16BE(p) : buf.readUInt8(p);
+  p += v2 ? 2 : 1;
+  return buf.toString('utf8', p, p + topicLength);
 }
 
 /** storeTimestamp of a record whose first 80 bytes are in buf at pos. */

@@ -12,31 +12,50 @@
  * after the write (page cache survives a process crash), SYNC after the group-commit fsync that
  * covers them. A failed write is cut back and fails exactly the puts it held.
  *
- * Recovery: the `abort` file marks an unclean stop. The commitlog is verified from the checkpoint
- * on (layout, offset, body CRC); damage with valid records after it is skipped and reported, a
+ * Every record carries a whole-record CRC (the `__CRC32#` trailer, see message-codec.ts), so a
+ * flipped bit in a header field, host, topic or property is caught, not only in the body.
+ *
+ * Recovery: the `abort` file (made durable first) marks an unclean stop. The commitlog is verified
+ * from the checkpoint on (layout, offset, whole-record and body CRC); a damaged record with valid
+ * records after it is quarantined (kept on disk, offsets never move, never served) and reported, a
  * torn tail is cut. Consume queues and the index are rebuilt by dispatching the same records
  * (idempotently) from where each is known durable; deleting `consumequeue/` or `index/` (or the
- * checkpoint) forces a full rebuild.
+ * checkpoint) forces a full rebuild. `RecoveryReport` says what was cut, quarantined and rebuilt.
+ *
+ * Reads (pull, view by offset, query by key) verify every record they return: layout, offset
+ * field, whole-record CRC, and that it is the record its consume-queue entry names. A damaged one
+ * (bit rot below the checkpoint, which recovery does not re-read) is skipped, logged and listed
+ * by `corruptionReport()`. Cost: one CRC pass, ≈ 0.5 µs per 1 KiB record.
+ *
+ * All file access goes through a FileIO (`config.fileIO`), so tests can run the store on CrashFS.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../../remoting/logger.js';
 import { StoreCheckpoint, type CheckpointData } from './checkpoint.js';
 import { CommitLog, type CommitLogFileOps, type CommitLogRecovery } from './commit-log.js';
 import { ConsumeQueue, DEFAULT_CONSUME_QUEUE_ENTRIES_PER_FILE, FileDescriptorCache } from './consume-queue.js';
 import { IndexService } from './index-file.js';
+import { nodeFileIO, writeFullySync, type FileIO } from './io/file-io.js';
 import {
   MAX_PROPERTIES_LENGTH,
   MAX_TOPIC_LENGTH_V1,
+  BLANK_MAGIC_CODE,
+  END_FILE_MIN_BLANK_LENGTH,
   MESSAGE_MAGIC_CODE_V1,
   MESSAGE_MAGIC_CODE_V2,
   MessageSysFlag,
   POS_MAGIC,
   POS_PHYSICAL_OFFSET,
+  POS_QUEUE_ID,
+  POS_QUEUE_OFFSET,
+  recordTopic,
   PROPERTY_KEYS,
   PROPERTY_TAGS,
   PROPERTY_UNIQ_KEY,
+  PROPERTY_CRC32,
   bodyCrc32,
+  recordCrcExtraLength,
+  verifyStoredRecord,
   checkStoredRecord,
   encodeHost,
   encodeProperties,
@@ -79,6 +98,8 @@ export interface MessageStoreConfig {
   tagsCodeResolver?: (topic: string, properties: Record<string, string>, storeTimestamp: number) => number | undefined;
   /** Fault injection for tests (ENOSPC on write, EIO on fsync). */
   commitLogFileOps?: CommitLogFileOps;
+  /** The file layer under the whole store (CrashFS in power-failure tests); default Node's fs. */
+  fileIO?: FileIO;
 }
 
 export interface MessageToStore {
@@ -164,6 +185,29 @@ export interface StoreStats {
   messageCount: number;
   diskUsedBytes: number;
   dispatchBehindBytes: number;
+  /** Damaged records reads have skipped since open (never served). */
+  corruptRecordsSkipped: number;
+}
+
+/** A damaged record a read ran into and skipped (it is never served). */
+export interface CorruptRead {
+  offset: number;
+  /** Bytes the pointer (consume-queue entry) claimed, or -1 for a read by offset. */
+  size: number;
+  reason: string;
+  /** Who pointed at it (a pull), when known. */
+  topic?: string;
+  queueId?: number;
+  queueOffset?: number;
+  firstSeen: number;
+  count: number;
+}
+
+/** Everything known damaged: what recovery quarantined or cut, and what reads found since. */
+export interface CorruptionReport {
+  recovery: { truncated?: CommitLogRecovery['truncated']; quarantined: CommitLogRecovery['corruptRanges'] } | null;
+  reads: CorruptRead[];
+  readsTotal: number;
 }
 
 export type MessageArrivedListener = (topic: string, queueId: number, queueOffset: number, tagsCode: number) => void;
@@ -219,6 +263,10 @@ const MAX_SCAN_ENTRIES = 800;
 /** Write pending bytes early when a burst grows this big. */
 const PENDING_WRITE_THRESHOLD = 4 * 1024 * 1024;
 const TOMBSTONES_FILE = 'topic-tombstones.json';
+/** Says from which commitlog offset every record carries the whole-record CRC (see loadRecordCrcMarker). */
+const RECORD_CRC_FILE = 'record-crc.json';
+/** Damaged records found by reads that are remembered for the report (the counter keeps counting). */
+const MAX_CORRUPT_READS_KEPT = 1000;
 
 function errorStatus(e: unknown): PutMessageResult {
   const err = e as NodeJS.ErrnoException;
@@ -235,11 +283,12 @@ function topicProblem(topic: unknown): string | null {
 }
 
 export class MessageStore {
-  private readonly config: Required<Omit<MessageStoreConfig, 'tagsCodeResolver' | 'commitLogFileOps'>> &
+  private readonly config: Required<Omit<MessageStoreConfig, 'tagsCodeResolver' | 'commitLogFileOps' | 'fileIO'>> &
     Pick<MessageStoreConfig, 'tagsCodeResolver' | 'commitLogFileOps'>;
+  private readonly io: FileIO;
   private readonly commitLog: CommitLog;
   private readonly cqRoot: string;
-  private readonly fds = new FileDescriptorCache(128);
+  private readonly fds: FileDescriptorCache;
   private readonly queues = new Map<string, Map<number, ConsumeQueue>>();
   /** Next queue offset per topic/queue (CommitLog.topicQueueTable). */
   private readonly queueOffsets = new Map<string, Map<number, number>>();
@@ -247,6 +296,12 @@ export class MessageStore {
   private readonly checkpoint: StoreCheckpoint;
   private readonly abortPath: string;
   private readonly tombstonesPath: string;
+  private readonly recordCrcPath: string;
+  /** What the last open found and did. */
+  private lastRecovery: RecoveryReport | null = null;
+  /** Damaged records reads ran into (pull, view, query), by commitlog offset. */
+  private readonly corruptReads = new Map<number, CorruptRead>();
+  private corruptReadCount = 0;
   /** topic → commitlog offset when it was deleted: older records of it are never dispatched again. */
   private tombstones = new Map<string, number>();
   private readonly storeHostBytes: Buffer;
@@ -272,6 +327,8 @@ export class MessageStore {
   private derivedFlushed = { consumeQueue: 0, index: 0 };
   private messageCount = 0;
   private readonly dirtyQueues = new Set<ConsumeQueue>();
+  /** HA: a slave's log grows only by replication (appendReplicated); puts are refused. */
+  private replicaMode = false;
 
   constructor(config: MessageStoreConfig) {
     this.config = {
@@ -290,10 +347,13 @@ export class MessageStore {
       commitLogFileOps: config.commitLogFileOps,
     };
     const dir = this.config.storeDir;
-    this.commitLog = new CommitLog({ dir: path.join(dir, 'commitlog'), segmentSize: this.config.commitLogSegmentSize, fileOps: config.commitLogFileOps });
+    this.io = config.fileIO ?? nodeFileIO;
+    this.fds = new FileDescriptorCache(128, this.io);
+    this.commitLog = new CommitLog({ dir: path.join(dir, 'commitlog'), segmentSize: this.config.commitLogSegmentSize, fileOps: config.commitLogFileOps, io: this.io });
+    this.recordCrcPath = path.join(dir, RECORD_CRC_FILE);
     this.cqRoot = path.join(dir, 'consumequeue');
-    this.index = new IndexService({ dir: path.join(dir, 'index'), slotNum: this.config.indexSlotNum, maxEntries: this.config.indexMaxEntries });
-    this.checkpoint = new StoreCheckpoint(path.join(dir, 'checkpoint'));
+    this.index = new IndexService({ dir: path.join(dir, 'index'), slotNum: this.config.indexSlotNum, maxEntries: this.config.indexMaxEntries, io: this.io });
+    this.checkpoint = new StoreCheckpoint(path.join(dir, 'checkpoint'), this.io);
     this.abortPath = path.join(dir, 'abort');
     this.tombstonesPath = path.join(dir, TOMBSTONES_FILE);
     this.storeHostBytes = encodeHost(this.config.storeHost);
@@ -313,6 +373,7 @@ export class MessageStore {
       await this.flushDerived();
       this.writeCheckpointSync();
       report.durationMs = Date.now() - started;
+      this.lastRecovery = report;
       this.state = 'OPEN';
       this.flushTimer = setInterval(() => void this.periodicFlush(), this.config.flushIntervalMs);
       this.flushTimer.unref();
@@ -330,30 +391,32 @@ export class MessageStore {
 
   private loadAndRecover(): RecoveryReport {
     const dir = this.config.storeDir;
-    fs.mkdirSync(dir, { recursive: true });
-    const abnormal = fs.existsSync(this.abortPath);
+    this.io.mkdirSync(dir, { recursive: true });
+    const abnormal = this.io.existsSync(this.abortPath);
     const cp = this.checkpoint.load();
-    fs.writeFileSync(this.abortPath, String(process.pid));
+    // Durable before anything else is written: after a power failure its absence would make
+    // recovery trust files (the index) that were never flushed.
+    this.writeFileDurably(`${this.abortPath}.tmp`, this.abortPath, String(process.pid));
     this.loadTombstones();
 
-    const cqDirMissing = !fs.existsSync(this.cqRoot);
-    const indexDirMissing = !fs.existsSync(this.index.dir);
+    const cqDirMissing = !this.io.existsSync(this.cqRoot);
+    const indexDirMissing = !this.io.existsSync(this.index.dir);
     this.commitLog.load();
     const clMin = this.commitLog.minOffset;
 
     let tailBytesCut = 0;
     if (!cqDirMissing) {
-      for (const topic of fs.readdirSync(this.cqRoot)) {
+      for (const topic of this.io.readdirSync(this.cqRoot)) {
         const topicDir = path.join(this.cqRoot, topic);
-        if (!fs.statSync(topicDir).isDirectory()) continue;
-        for (const q of fs.readdirSync(topicDir)) {
+        if (!this.io.statSync(topicDir).isDirectory()) continue;
+        for (const q of this.io.readdirSync(topicDir)) {
           if (!/^\d+$/.test(q)) continue;
           const cq = this.getOrCreateQueue(topic, Number(q));
           tailBytesCut += cq.load().truncatedBytes;
         }
       }
     }
-    fs.mkdirSync(this.cqRoot, { recursive: true });
+    this.io.mkdirSync(this.cqRoot, { recursive: true });
 
     const data = cp.data;
     const trusted = !abnormal && data !== null;
@@ -367,6 +430,11 @@ export class MessageStore {
     else indexFrom = indexLoad.resumeFrom < 0 ? clMin : indexLoad.resumeFrom;
     const scanFrom = Math.max(clMin, Math.min(verifyFrom, cqFrom, indexFrom));
 
+    const crcMarker = this.loadRecordCrcMarker();
+    const emptyLog = this.commitLog.diskUsedBytes === 0;
+    // No marker: a new store requires the CRC everywhere; an older store from its end on (below).
+    this.commitLog.recordCrcRequiredFrom = crcMarker ?? (emptyLog ? 0 : Number.POSITIVE_INFINITY);
+
     const counts: RecoveryCounts = { added: 0, repaired: 0, holes: 0 };
     const clReport = this.commitLog.recover({
       from: scanFrom,
@@ -374,6 +442,10 @@ export class MessageStore {
       onRecord: (info) => this.dispatchRecovered(info, info.physicalOffset >= cqFrom, counts),
     });
     const end = clReport.endOffset;
+    if (crcMarker === null) {
+      this.commitLog.recordCrcRequiredFrom = emptyLog ? 0 : end;
+      this.saveRecordCrcMarker(this.commitLog.recordCrcRequiredFrom);
+    }
 
     let dirtyEntriesDropped = 0;
     for (const byQueue of this.queues.values()) {
@@ -437,7 +509,7 @@ export class MessageStore {
     if (this.syncWatchdog) clearTimeout(this.syncWatchdog);
     await this.commitLog.close().catch(() => undefined);
     this.fds.closeAll();
-    if (clean) fs.rmSync(this.abortPath, { force: true });
+    if (clean) this.io.rmSync(this.abortPath, { force: true });
     this.state = 'CLOSED';
   }
 
@@ -544,6 +616,7 @@ export class MessageStore {
 
   private refusal(): PutMessageResult | null {
     if (this.state !== 'OPEN') return { status: 'SERVICE_NOT_AVAILABLE', error: `message store is ${this.state.toLowerCase()}` };
+    if (this.replicaMode) return { status: 'SERVICE_NOT_AVAILABLE', error: 'the store is a replica (slave): it only appends what its master sends' };
     const failure = this.commitLog.failure;
     if (failure) return { status: 'SERVICE_NOT_AVAILABLE', error: `message store is read-only: ${failure.message}` };
     return null;
@@ -567,8 +640,14 @@ export class MessageStore {
     if (msg.body.length > this.config.maxMessageSize) {
       return { status: 'MESSAGE_ILLEGAL', error: `body of ${msg.body.length} bytes exceeds maxMessageSize ${this.config.maxMessageSize}` };
     }
-    const properties = encodeProperties(msg.properties ?? {});
-    const propertiesLength = properties.length === 0 ? 0 : Buffer.byteLength(properties, 'utf8');
+    let props = msg.properties ?? {};
+    if (props[PROPERTY_CRC32] !== undefined) {
+      // A message re-put from a stored one (retry, delay, transaction) brings its old trailer: the store writes its own.
+      props = { ...props };
+      delete props[PROPERTY_CRC32];
+    }
+    const properties = encodeProperties(props);
+    const propertiesLength = (properties.length === 0 ? 0 : Buffer.byteLength(properties, 'utf8')) + recordCrcExtraLength(properties);
     if (propertiesLength > MAX_PROPERTIES_LENGTH) {
       return { status: 'PROPERTIES_SIZE_EXCEEDED', error: `properties of ${propertiesLength} bytes exceed ${MAX_PROPERTIES_LENGTH}` };
     }
@@ -625,6 +704,7 @@ export class MessageStore {
         preparedTransactionOffset: m.preparedTransactionOffset,
         queueOffset,
         bodyCRC: bodyCrc32(m.body),
+        recordCrc: true,
       },
       p.size,
     );
@@ -683,6 +763,7 @@ export class MessageStore {
   /** One turn's work: write, dispatch, notify, settle. */
   private tick(): void {
     this.tickScheduled = false;
+    if (this.state === 'CLOSED') return; // abandoned (in-process kill): nothing more reaches the disk
     try {
       this.writePending();
       this.dispatchWritten();
@@ -974,8 +1055,8 @@ export class MessageStore {
             if (result.messages.length === 0) result.status = 'NO_MATCHED_MESSAGE';
             continue;
           }
-          const raw = this.commitLog.read(e.commitLogOffset, e.size);
-          if (!raw || !looksLikeRecord(raw, e.commitLogOffset)) {
+          const raw = this.readVerified(e.commitLogOffset, e.size, topic, queueId, e.queueOffset);
+          if (!raw) {
             if (result.messages.length === 0) result.status = 'MESSAGE_WAS_REMOVING';
             continue;
           }
@@ -1029,7 +1110,14 @@ export class MessageStore {
   /** The raw record at a commitlog offset (VIEW_MESSAGE_BY_ID), or null. */
   lookMessageByOffset(physicalOffset: number): Buffer | null {
     if (!Number.isSafeInteger(physicalOffset) || physicalOffset < 0) return null;
-    return this.commitLog.readMessage(physicalOffset);
+    const raw = this.commitLog.readMessage(physicalOffset);
+    if (!raw) return null;
+    const problem = this.verifyRecord(raw, physicalOffset);
+    if (problem) {
+      this.noteCorruptRead({ offset: physicalOffset, size: -1, reason: problem });
+      return null;
+    }
+    return raw;
   }
 
   /**
@@ -1046,7 +1134,7 @@ export class MessageStore {
       if (seen.has(phy)) return true;
       seen.add(phy);
       if (this.isTombstoned(topic, phy)) return true;
-      const raw = this.commitLog.readMessage(phy);
+      const raw = this.lookMessageByOffset(phy);
       if (!raw) return true;
       const check = checkStoredRecord(raw, 0, raw.length, false);
       if (check.kind !== 'MESSAGE') return true;
@@ -1060,6 +1148,225 @@ export class MessageStore {
   }
 
   // ===========================================================================================
+  // Replication (used by src-main/broker/ha): the master reads whole raw records, the slave
+  // appends them at the same offsets and dispatches its own consume queues and index; a slave
+  // that held a divergent tail cuts it; an in-process "kill" drops the store without flushing.
+
+  /** Offset the next record gets (the commitlog's end, pending bytes included). */
+  getMaxPhyOffset(): number {
+    return this.commitLog.maxOffset;
+  }
+
+  getMinPhyOffset(): number {
+    return this.commitLog.minOffset;
+  }
+
+  /** Everything below is written to the OS (survives a process crash): what a master ships. */
+  getWrittenPhyOffset(): number {
+    return this.commitLog.writtenOffset;
+  }
+
+  /** On for a slave: puts are refused, since its offsets must stay the master's. */
+  setReplicaMode(on: boolean): void {
+    this.replicaMode = on;
+  }
+
+  get isReplica(): boolean {
+    return this.replicaMode;
+  }
+
+  /**
+   * Whole records from `offset` (written ones only), about `maxBytes` of them; at least one
+   * record even if it is larger. An end-of-segment blank ends the chunk (its 8 bytes stand for
+   * the rest of the segment) and `nextOffset` is then the next segment's start. Null when
+   * nothing is written at `offset` yet. Throws when the bytes at `offset` are not a record.
+   */
+  readReplicationChunk(offset: number, maxBytes: number): { data: Buffer; nextOffset: number } | null {
+    const written = this.commitLog.writtenOffset;
+    if (offset >= written) return null;
+    if (offset < this.commitLog.minOffset) throw new Error(`offset ${offset} is below the log's first offset ${this.commitLog.minOffset}`);
+    const segmentSize = this.commitLog.segmentSize;
+    const segmentEnd = offset - (offset % segmentSize) + segmentSize;
+    const available = Math.min(written, segmentEnd) - offset;
+    const want = Math.min(available, Math.max(maxBytes, END_FILE_MIN_BLANK_LENGTH));
+    let data = this.commitLog.read(offset, want);
+    if (!data) {
+      // Near a segment's end the file stops after the blank's 8 bytes: find the extent record by record.
+      let p = offset;
+      while (p - offset < want) {
+        const head = this.commitLog.read(p, 8);
+        if (!head) break;
+        if (head.readInt32BE(4) === BLANK_MAGIC_CODE) {
+          p += END_FILE_MIN_BLANK_LENGTH;
+          break;
+        }
+        const size = head.readInt32BE(0);
+        if (size < 8 || (p > offset && p + size - offset > want)) break;
+        p += size;
+      }
+      data = p > offset ? this.commitLog.read(offset, p - offset) : null;
+    }
+    if (!data) throw new Error(`cannot read the log at ${offset}`);
+    let p = 0;
+    while (p + 8 <= data.length) {
+      const size = data.readInt32BE(p);
+      const magic = data.readInt32BE(p + 4);
+      if (magic === BLANK_MAGIC_CODE) {
+        if (offset + p + size !== segmentEnd) throw new Error(`blank at ${offset + p} does not end its segment`);
+        return { data: data.subarray(0, p + END_FILE_MIN_BLANK_LENGTH), nextOffset: segmentEnd };
+      }
+      if ((magic !== MESSAGE_MAGIC_CODE_V1 && magic !== MESSAGE_MAGIC_CODE_V2) || size < 8) {
+        throw new Error(`no record at ${offset + p} (magic 0x${(magic >>> 0).toString(16)}, size ${size})`);
+      }
+      if (p + size > data.length) {
+        if (p > 0) break;
+        // One record larger than maxBytes: send it whole.
+        if (size > available) throw new Error(`record at ${offset} of ${size} bytes runs past the written end`);
+        data = this.commitLog.read(offset, size);
+        if (!data) throw new Error(`cannot read the record at ${offset}`);
+        return { data, nextOffset: offset + size };
+      }
+      p += size;
+    }
+    if (p === 0) return null;
+    return { data: data.subarray(0, p), nextOffset: offset + p };
+  }
+
+  /**
+   * Slave side: appends records the master sent (`data`, whole records and at most one final
+   * blank, starting at `offset`, which must be this log's end) byte for byte, then dispatches
+   * them like local puts. All or nothing: every record is checked (layout, physicalOffset field,
+   * segment fit) before any is appended. Resolves with the new end once the bytes are written to
+   * the OS (a slave's ack means written, as RocketMQ's), rejects on any problem.
+   */
+  appendReplicated(offset: number, data: Buffer): Promise<number> {
+    if (this.state !== 'OPEN') return Promise.reject(new Error(`message store is ${this.state.toLowerCase()}`));
+    if (this.commitLog.failure) return Promise.reject(this.commitLog.failure);
+    const end = this.commitLog.maxOffset;
+    if (offset !== end) return Promise.reject(new Error(`replicated chunk starts at ${offset}, the log ends at ${end}`));
+    const segmentSize = this.commitLog.segmentSize;
+    const records: RecordInfo[] = [];
+    let p = 0;
+    let blankEnd = -1;
+    while (p < data.length) {
+      const at = offset + p;
+      const segmentEnd = at - (at % segmentSize) + segmentSize;
+      const r = checkStoredRecord(data, p, data.length, false);
+      if (r.kind === 'BLANK') {
+        if (at + r.size !== segmentEnd) {
+          return Promise.reject(new Error(`blank at ${at} of ${r.size} bytes does not end a ${segmentSize}-byte segment (segment sizes differ?)`));
+        }
+        if (p + END_FILE_MIN_BLANK_LENGTH !== data.length) return Promise.reject(new Error(`blank at ${at} is not the chunk's last record`));
+        blankEnd = segmentEnd;
+        break;
+      }
+      if (r.kind !== 'MESSAGE') {
+        return Promise.reject(new Error(`no whole record at ${at}: ${r.kind === 'CORRUPT' ? r.reason : 'cut short'}`));
+      }
+      if (r.info.physicalOffset !== at) return Promise.reject(new Error(`record at ${at} says it lives at ${r.info.physicalOffset}`));
+      if (at + r.info.size + END_FILE_MIN_BLANK_LENGTH > segmentEnd) return Promise.reject(new Error(`record at ${at} crosses a segment end`));
+      records.push(r.info);
+      p += r.info.size;
+    }
+    return new Promise<number>((resolve, reject) => {
+      const newEnd = blankEnd >= 0 ? blankEnd : offset + p;
+      const put = this.newPut((r) => (r.status === 'PUT_OK' ? resolve(newEnd) : reject(new Error(r.error ?? r.status))), { WAIT: 'false' });
+      put.endOffset = newEnd;
+      let q = 0;
+      for (const info of records) {
+        const physicalOffset = this.commitLog.appendRaw(data.subarray(q, q + info.size));
+        q += info.size;
+        if (takesQueueSlot(info.sysFlag) && info.queueOffset + 1 > this.nextQueueOffset(info.topic, info.queueId)) {
+          this.setNextQueueOffset(info.topic, info.queueId, info.queueOffset + 1);
+        }
+        const props = info.properties;
+        this.unwritten.push({
+          topic: info.topic,
+          queueId: info.queueId,
+          queueOffset: info.queueOffset,
+          physicalOffset,
+          size: info.size,
+          tagsCode: this.tagsCodeOf(info.topic, props, info.storeTimestamp),
+          storeTimestamp: info.storeTimestamp,
+          sysFlag: info.sysFlag,
+          keys: props[PROPERTY_KEYS],
+          uniqKey: props[PROPERTY_UNIQ_KEY],
+          put,
+        });
+        this.messageCount++;
+      }
+      if (blankEnd >= 0) {
+        // The segment's records are written before its blank (as makeRoom does for puts).
+        this.writePending();
+        if (!put.failed) {
+          const error = this.commitLog.rollSegment();
+          if (error) put.failed = errorStatus(error);
+        }
+      }
+      this.scheduleTick();
+    });
+  }
+
+  /**
+   * Cuts everything from `offset` (a record boundary) on: commitlog, consume-queue entries that
+   * point there, next queue offsets; the checkpoint is rewritten. Index entries past the cut stay
+   * but are harmless: queries re-read and re-check every record they point at. For a slave
+   * holding a tail its new master never had (a returning old master). Reports what was cut.
+   */
+  truncateTail(offset: number): { from: number; to: number; bytes: number; records: number; removedSegments: string[] } {
+    if (this.state !== 'OPEN') throw new Error(`message store is ${this.state.toLowerCase()}`);
+    this.tick();
+    const to = this.commitLog.maxOffset;
+    const report = { from: offset, to, bytes: Math.max(0, to - offset), records: 0, removedSegments: [] as string[] };
+    if (offset >= to) return report;
+    if (offset < this.commitLog.minOffset) throw new Error(`cannot cut at ${offset}: below the log's first offset ${this.commitLog.minOffset}`);
+    const segmentSize = this.commitLog.segmentSize;
+    for (let at = offset; at < to;) {
+      const head = this.commitLog.read(at, 8);
+      if (!head) break;
+      const size = head.readInt32BE(0);
+      if (head.readInt32BE(4) === BLANK_MAGIC_CODE) {
+        at = at - (at % segmentSize) + segmentSize;
+        continue;
+      }
+      if (size < 8) throw new Error(`cannot cut at ${offset}: no record boundary walk past ${at}`);
+      report.records++;
+      at += size;
+    }
+    report.removedSegments = this.commitLog.truncateTo(offset);
+    for (const [topic, byQueue] of this.queues) {
+      for (const [queueId, cq] of byQueue) {
+        cq.truncateDirty(offset);
+        this.setNextQueueOffset(topic, queueId, cq.maxOffset);
+      }
+    }
+    this.dispatchedOffset = offset;
+    this.derivedFlushed = { consumeQueue: Math.min(this.derivedFlushed.consumeQueue, offset), index: Math.min(this.derivedFlushed.index, offset) };
+    this.writeCheckpointSync();
+    return report;
+  }
+
+  /**
+   * In-process "kill": timers stop and descriptors close with nothing more written, flushed or
+   * checkpointed; records not yet written are dropped and their puts never settle; the abort
+   * file stays, so the next open recovers as after a crash of the process.
+   */
+  abandon(): void {
+    if (this.state === 'CLOSED' || this.state === 'NEW') return;
+    this.state = 'CLOSED';
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    if (this.syncWatchdog) clearTimeout(this.syncWatchdog);
+    this.syncWatchdog = null;
+    this.unwritten = [];
+    this.undispatched = [];
+    this.unsettled = [];
+    this.syncWaiters = [];
+    this.fds.closeAll();
+    void this.commitLog.close().catch(() => undefined);
+  }
+
+  // ===========================================================================================
   // Topics and listeners
 
   /** Drops the topic's consume queues; its records stay in the commitlog but are never dispatched again. */
@@ -1070,7 +1377,7 @@ export class MessageStore {
     this.queues.delete(topic);
     this.queueOffsets.delete(topic);
     this.fds.closeUnder(path.join(this.cqRoot, topic));
-    fs.rmSync(path.join(this.cqRoot, topic), { recursive: true, force: true });
+    this.io.rmSync(path.join(this.cqRoot, topic), { recursive: true, force: true });
     this.tombstones.set(topic, this.commitLog.maxOffset);
     try {
       this.saveTombstones();
@@ -1103,6 +1410,7 @@ export class MessageStore {
       messageCount: this.messageCount,
       diskUsedBytes,
       dispatchBehindBytes: Math.max(0, this.commitLog.maxOffset - this.dispatchedOffset),
+      corruptRecordsSkipped: this.corruptReadCount,
     };
   }
 
@@ -1148,7 +1456,7 @@ export class MessageStore {
 
   private loadTombstones(): void {
     try {
-      const parsed = JSON.parse(fs.readFileSync(this.tombstonesPath, 'utf8')) as { topics?: Record<string, number> };
+      const parsed = JSON.parse(this.io.readFileSync(this.tombstonesPath).toString('utf8')) as { topics?: Record<string, number> };
       this.tombstones = new Map(Object.entries(parsed.topics ?? {}).filter(([, v]) => Number.isSafeInteger(v)));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log.warn(`ignoring unreadable ${TOMBSTONES_FILE}: ${(e as Error).message}`);
@@ -1159,14 +1467,112 @@ export class MessageStore {
   /** temp + fsync + rename, like the checkpoint. */
   private saveTombstones(): void {
     const tmp = `${this.tombstonesPath}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, JSON.stringify({ version: 1, topics: Object.fromEntries(this.tombstones) }));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+    this.writeFileDurably(tmp, this.tombstonesPath, JSON.stringify({ version: 1, topics: Object.fromEntries(this.tombstones) }));
+  }
+
+  // ===========================================================================================
+  // Integrity: the read-path check, the corruption report, the record-CRC marker
+
+  /**
+   * Damaged records known to this store: what the last recovery quarantined (kept on disk, never
+   * served) or cut, and what reads have run into since (bit rot below the checkpoint, which
+   * recovery does not re-read).
+   */
+  corruptionReport(): CorruptionReport {
+    const cl = this.lastRecovery?.commitLog;
+    return {
+      recovery: cl ? { truncated: cl.truncated, quarantined: cl.corruptRanges } : null,
+      reads: [...this.corruptReads.values()],
+      readsTotal: this.corruptReadCount,
+    };
+  }
+
+  /** The report of the last open (recovery). */
+  get recoveryReport(): RecoveryReport | null {
+    return this.lastRecovery;
+  }
+
+  /** null if `raw` is an intact record stored at `offset`, else why not. */
+  private verifyRecord(raw: Buffer, offset: number): string | null {
+    return verifyStoredRecord(raw, offset, offset >= this.commitLog.recordCrcRequiredFrom);
+  }
+
+  /**
+   * The record a consume-queue entry points at, verified (layout, offset, whole-record CRC) and
+   * cross-checked against the entry (topic, queue id, queue offset); null when it is not there or
+   * damaged. A damaged entry in front of an intact record (the size wrong) still finds the record.
+   */
+  private readVerified(offset: number, size: number, topic: string, queueId: number, queueOffset: number): Buffer | null {
+    let raw = this.commitLog.read(offset, size);
+    if (!raw) return null;
+    let problem = this.verifyRecord(raw, offset);
+    if (problem && raw.length >= 8 && raw.readInt32BE(0) !== size) {
+      const own = this.commitLog.readMessage(offset);
+      if (own && !this.verifyRecord(own, offset)) {
+        raw = own;
+        problem = null;
+      }
     }
-    fs.renameSync(tmp, this.tombstonesPath);
+    if (!problem) problem = mismatchWithEntry(raw, topic, queueId, queueOffset);
+    if (problem) {
+      this.noteCorruptRead({ offset, size, reason: problem, topic, queueId, queueOffset });
+      return null;
+    }
+    return raw;
+  }
+
+  private noteCorruptRead(r: Omit<CorruptRead, 'firstSeen' | 'count'>): void {
+    this.corruptReadCount++;
+    const known = this.corruptReads.get(r.offset);
+    if (known) {
+      known.count++;
+      return;
+    }
+    if (this.corruptReads.size < MAX_CORRUPT_READS_KEPT) this.corruptReads.set(r.offset, { ...r, firstSeen: Date.now(), count: 1 });
+    const where = r.topic === undefined ? '' : ` (${r.topic}/${r.queueId}@${r.queueOffset})`;
+    log.error(`damaged record at commitlog offset ${r.offset}${where} skipped, never served: ${r.reason}`);
+  }
+
+  /**
+   * `record-crc.json` says from which commitlog offset every record must carry the whole-record
+   * CRC trailer: 0 for a store created by this version; for an older store, its end when it was
+   * first opened by this version (older records are checked by body CRC, or by their trailer if
+   * they have one). Without it a flip in a trailer's name could pass a record off as an old one.
+   */
+  private loadRecordCrcMarker(): number | null {
+    let text: string;
+    try {
+      text = this.io.readFileSync(this.recordCrcPath).toString('utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log.warn(`cannot read ${RECORD_CRC_FILE}: ${(e as Error).message}`);
+      return null;
+    }
+    try {
+      const parsed = JSON.parse(text) as { requiredFrom?: unknown };
+      if (typeof parsed.requiredFrom === 'number' && Number.isSafeInteger(parsed.requiredFrom) && parsed.requiredFrom >= 0) return parsed.requiredFrom;
+    } catch {
+      // reported below
+    }
+    log.warn(`${RECORD_CRC_FILE} is damaged; records written before this open are checked as an older store's`);
+    return null;
+  }
+
+  private saveRecordCrcMarker(requiredFrom: number): void {
+    this.writeFileDurably(`${this.recordCrcPath}.tmp`, this.recordCrcPath, JSON.stringify({ version: 1, requiredFrom }));
+  }
+
+  /** temp + fsync + rename + directory fsync. */
+  private writeFileDurably(tmp: string, target: string, text: string): void {
+    const data = Buffer.from(text, 'utf8');
+    const fd = this.io.openSync(tmp, 'w');
+    try {
+      writeFullySync(this.io, fd, data, 0, data.length, 0);
+      this.io.fsyncSync(fd);
+    } finally {
+      this.io.closeSync(fd);
+    }
+    this.io.renameSync(tmp, target);
+    this.io.fsyncDirSync(path.dirname(target));
   }
 }
 
@@ -1176,9 +1582,11 @@ function takesQueueSlot(sysFlag: number): boolean {
   return type === MessageSysFlag.TRANSACTION_NOT_TYPE || type === MessageSysFlag.TRANSACTION_COMMIT_TYPE;
 }
 
-/** A consume-queue entry must point at a record that says it lives there. */
-function looksLikeRecord(raw: Buffer, physicalOffset: number): boolean {
-  if (raw.length < 36 || raw.readInt32BE(0) !== raw.length) return false;
-  const magic = raw.readInt32BE(POS_MAGIC);
-  return (magic === MESSAGE_MAGIC_CODE_V1 || magic === MESSAGE_MAGIC_CODE_V2) && readInt64(raw, POS_PHYSICAL_OFFSET) === physicalOffset;
+/** A verified record must be the one its consume-queue entry names (a damaged entry could point at another). */
+function mismatchWithEntry(raw: Buffer, topic: string, queueId: number, queueOffset: number): string | null {
+  if (raw.readInt32BE(POS_QUEUE_ID) !== queueId) return `record has queueId ${raw.readInt32BE(POS_QUEUE_ID)}, its entry says ${queueId}`;
+  if (readInt64(raw, POS_QUEUE_OFFSET) !== queueOffset) return `record has queueOffset ${readInt64(raw, POS_QUEUE_OFFSET)}, its entry says ${queueOffset}`;
+  const check = recordTopic(raw);
+  if (check !== topic) return `record has topic ${JSON.stringify(check)}, its entry says ${JSON.stringify(topic)}`;
+  return null;
 }

@@ -1,5 +1,8 @@
-// Typed functions over the transport main.ts installed. Stores call these; views call stores.
-import type { AppInfo, Transport, TransportKind, TransportStatus } from '../transport/transport';
+// Typed functions over the transport main.ts installed, one module per domain. Stores call these;
+// views call stores. Nothing else touches the transport.
+import type { Channel, Channels, Transport, TransportKind, TransportStatus } from '../transport/transport';
+import type { EventTopic } from '../../../src-main/console/contract/channels';
+import type { Events } from '../../../src-main/console/contract/contract';
 
 let transport: Transport | null = null;
 
@@ -12,12 +15,15 @@ function current(): Transport {
   return transport;
 }
 
-export const api = {
-  connection: {
-    kind: (): TransportKind => current().kind,
-    onStatus: (cb: (status: TransportStatus) => void): (() => void) => current().onStatus(cb),
-  },
-  app: {
-    info: (): Promise<AppInfo> => current().call('app:info', undefined),
-  },
+export function call<C extends Channel>(channel: C, req: Channels[C]['req']): Promise<Channels[C]['res']> {
+  return current().call(channel, req);
+}
+
+export function subscribe<T extends EventTopic>(topic: T, cb: (payload: Events[T]) => void): () => void {
+  return current().subscribe(topic, (payload) => cb(payload as Events[T]));
+}
+
+export const transportInfo = {
+  kind: (): TransportKind => current().kind,
+  onStatus: (cb: (status: TransportStatus) => void): (() => void) => current().onStatus(cb),
 };

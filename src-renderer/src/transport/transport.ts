@@ -1,25 +1,17 @@
 // The renderer's one door to the console service. Two implementations: ipc-transport.ts
 // (Electron, through the preload's window.mqdesk) and ws-transport.ts (a browser talking JSON-RPC
 // to the headless server). main.ts picks one; nothing else imports a transport.
+import type { Channel } from '../../../src-main/console/contract/channels';
+import type { ChannelMap } from '../../../src-main/console/contract/contract';
 
 export type TransportKind = 'ipc' | 'ws';
 export type TransportStatus = 'connecting' | 'connected' | 'disconnected';
 
-export interface AppInfo {
-  version: string;
-  /** `null` until the embedded cluster is up, or when it failed to start. */
-  namesrvAddr: string | null;
-  mode: 'electron' | 'headless';
-}
+export type { AppInfo } from '../../../src-main/console/contract/dto';
+export type { Channel } from '../../../src-main/console/contract/channels';
 
-/**
- * Channel → request and response types. A stand-in until the console issue adds the shared
- * contract (src-main/console/contract), which both hosts validate with zod.
- */
-export interface Channels {
-  'app:info': { req: Record<string, never> | undefined; res: AppInfo };
-}
-export type Channel = keyof Channels;
+/** Channel → request and response types: the console contract both hosts validate with zod. */
+export type Channels = ChannelMap;
 
 export interface Transport {
   readonly kind: TransportKind;

@@ -1,0 +1,88 @@
+/**
+ * Saved remote clusters, in NeDB (`connections.db` in the app's data directory). Small documents
+ * mirrored in memory; the file is compacted on close so it is whole after a clean stop.
+ * The secret key is stored as given: the data directory is the user's own (a keychain-backed
+ * store, Electron safeStorage, is the desktop's next step).
+ */
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import Datastore from 'nedb-promises';
+
+export interface ConnectionRecord {
+  id: string;
+  name: string;
+  namesrvAddr: string;
+  accessKey: string | null;
+  secretKey: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+interface Doc extends ConnectionRecord {
+  _id: string;
+}
+
+export class ConnectionStore {
+  private readonly db: Datastore<Doc>;
+  private readonly rows = new Map<string, ConnectionRecord>();
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.db = Datastore.create({ filename: path.join(dir, 'connections.db'), corruptAlertThreshold: 0 }) as unknown as Datastore<Doc>;
+  }
+
+  async load(): Promise<void> {
+    await this.db.load();
+    this.rows.clear();
+    for (const doc of await this.db.find({})) {
+      const { _id, ...record } = doc;
+      this.rows.set(_id, { ...record, id: _id });
+    }
+  }
+
+  list(): ConnectionRecord[] {
+    return [...this.rows.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  get(id: string): ConnectionRecord | undefined {
+    return this.rows.get(id);
+  }
+
+  async save(input: Omit<ConnectionRecord, 'id' | 'createdAt' | 'updatedAt'> & { id?: string }): Promise<ConnectionRecord> {
+    const now = Date.now();
+    const previous = input.id ? this.rows.get(input.id) : undefined;
+    const id = input.id ?? `c${randomBytes(6).toString('hex')}`;
+    const record: ConnectionRecord = {
+      id,
+      name: input.name,
+      namesrvAddr: input.namesrvAddr,
+      accessKey: input.accessKey,
+      secretKey: input.secretKey,
+      createdAt: previous?.createdAt ?? now,
+      updatedAt: now,
+    };
+    this.rows.set(id, record);
+    await this.enqueue(() => this.db.update({ _id: id }, { _id: id, ...record }, { upsert: true }));
+    return record;
+  }
+
+  async remove(id: string): Promise<boolean> {
+    if (!this.rows.delete(id)) return false;
+    await this.enqueue(() => this.db.remove({ _id: id }, { multi: false }));
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.writes;
+    const original = (this.db as unknown as { __original?: { compactDatafileAsync?(): Promise<void> } }).__original;
+    await original?.compactDatafileAsync?.();
+  }
+
+  private enqueue(write: () => Promise<unknown>): Promise<unknown> {
+    const next = this.writes.then(write);
+    this.writes = next.catch(() => undefined);
+    return next;
+  }
+}

@@ -1,0 +1,5 @@
+import { call } from './index';
+
+export const appApi = {
+  info: () => call('app:info', {}),
+};

@@ -1,0 +1,7 @@
+export interface TopicForm {
+  topic: string;
+  readQueueNums: number;
+  writeQueueNums: number;
+  perm: 2 | 4 | 6;
+  order: boolean;
+}
