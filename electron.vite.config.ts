@@ -5,11 +5,13 @@ import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'electron-vite';
 
 const root = import.meta.dirname;
+// The build test (test/build/build.test.ts) builds into a temporary folder, leaving out/ alone.
+const outDir = process.env['MQDESK_BUILD_OUT'] ? resolve(process.env['MQDESK_BUILD_OUT']) : resolve(root, 'out');
 
 export default defineConfig({
   main: {
     build: {
-      outDir: resolve(root, 'out/main'),
+      outDir: resolve(outDir, 'main'),
       rolldownOptions: {
         // ESM (package.json "type": "module"); out/main/index.js is package.json "main".
         input: { index: resolve(root, 'src-main/app/index.ts') },
@@ -18,7 +20,7 @@ export default defineConfig({
   },
   preload: {
     build: {
-      outDir: resolve(root, 'out/preload'),
+      outDir: resolve(outDir, 'preload'),
       // A sandboxed preload has no ESM loader and can only require('electron'): bundle everything
       // into one CommonJS file with a .cjs name (the package is "type": "module").
       externalizeDeps: false,
@@ -38,7 +40,7 @@ export default defineConfig({
       __INTLIFY_PROD_DEVTOOLS__: 'false',
     },
     build: {
-      outDir: resolve(root, 'out/renderer'),
+      outDir: resolve(outDir, 'renderer'),
       rolldownOptions: {
         input: { index: resolve(root, 'src-renderer/index.html') },
       },

@@ -279,6 +279,7 @@ async function oneRun(run: number): Promise<RunResult> {
 }
 
 async function main(): Promise<void> {
+  console.log('(Console export and resend throughput on 100,000 dead letters: `npm run bench:console`, bench/console-export.ts.)');
   console.log(`MQDesk benchmark: ${MESSAGES} messages × 1 KiB, ${IN_FLIGHT} in flight, ${RUNS} runs, ${os.cpus().length} cores, node ${process.version}`);
   const results: RunResult[] = [];
   for (let i = 1; i <= RUNS; i++) results.push(await oneRun(i));

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { startCluster } from '../broker/cluster/cluster.js';
 import { handleAppProtocol, registerAppScheme } from './app-protocol.js';
 import { ConsoleService } from '../console/service.js';
+import { toClusterOptions } from '../console/embedded-settings.js';
 import { registerIpcHandlers } from './ipc/handle.js';
 import { createSaveDialogPicker } from './export.js';
 import { APP_ENTRY_URL, isTrustedUrl, trustedOrigins } from './security/trusted-origin.js';
@@ -77,21 +78,31 @@ async function onReady(): Promise<void> {
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
   handleAppProtocol(join(import.meta.dirname, '../renderer'));
-  // The console service (saved connections in NeDB under userData/console) before any window.
+  // The console service (saved connections and the embedded settings in NeDB under
+  // userData/console) before any window.
+  const defaultClusterDir = join(app.getPath('userData'), 'cluster');
   const service = await ConsoleService.create({
     dataDir: join(app.getPath('userData'), 'console'),
     embeddedNamesrvAddr: null,
     mode: 'electron',
     version: app.getVersion(),
     pickExportPath: createSaveDialogPicker(() => mainWindow),
+    defaultEmbeddedDataDir: defaultClusterDir,
   });
   consoleService = service;
   registerIpcHandlers({ trustedOrigins: TRUSTED_ORIGINS, service });
   Menu.setApplicationMenu(buildMenu());
 
-  clusterStart = startCluster({ dataDir: join(app.getPath('userData'), 'cluster') }).then(
+  // The settings page's values, saved last time (applied now, at start).
+  const settings = service.embeddedSettings.get();
+  if (!settings.startOnLaunch) {
+    console.log('[cluster] not started: "start on launch" is off in the settings');
+    await createMainWindow();
+    return;
+  }
+  clusterStart = startCluster(toClusterOptions(settings, defaultClusterDir)).then(
     (handle) => {
-      service.connections.setEmbedded(handle.namesrvAddr);
+      service.attachEmbedded(handle, { running: settings, defaultDataDir: defaultClusterDir, pinnedByHost: [] });
       console.log(`[cluster] NameServer at ${handle.namesrvAddr}`);
       return handle;
     },
@@ -120,6 +131,8 @@ async function createMainWindow(): Promise<void> {
       sandbox: true,
       webviewTag: false,
       spellcheck: false,
+      // Middle-click (auxclick) would open links in new windows; the window-open handler denies them, this stops them earlier.
+      disableBlinkFeatures: 'Auxclick',
     },
   });
   mainWindow = window;

@@ -6,8 +6,6 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { RemotingServer } from '../remoting/remoting-server.js';
 import { RemotingClient } from '../remoting/remoting-client.js';
-import { RequestCode } from '../remoting/request-code.js';
-import type { RemotingCommand } from '../remoting/remoting-command.js';
 import { createLogger, type Logger } from '../remoting/logger.js';
 import type { BrokerConfig } from './config/broker-config.js';
 import type { BrokerContext } from './broker-context.js';
@@ -18,32 +16,12 @@ import { ConsumerOffsetManager } from './metadata/consumer-offset-manager.js';
 import { ClientRegistry } from './client/client-registry.js';
 import { BrokerStats } from './stats/broker-stats.js';
 import { PullProcessor } from './processor/pull-processor.js';
-import { processSend } from './processor/send-processor.js';
-import {
-  processQueryConsumerOffset, processUpdateConsumerOffset, processGetConsumerListByGroup,
-} from './processor/consumer-manage-processor.js';
-import { processHeartbeat, processUnregisterClient, processCheckClientConfig } from './processor/client-manage-processor.js';
-import {
-  processCreateTopic, processDeleteTopic, processGetAllTopicConfig, processGetSystemTopicListFromBroker,
-} from './processor/topic-admin-processor.js';
-import {
-  processUpdateGroup, processGetAllGroups, processDeleteGroup, processConsumerConnectionList,
-  processProducerConnectionList, processQueryTopicConsumeByWho, processGetAllConsumerOffset,
-} from './processor/group-admin-processor.js';
-import { processTopicStats, processConsumeStats, processRuntimeInfo } from './processor/stats-processor.js';
-import {
-  processGetMaxOffset, processGetMinOffset, processEarliestStoreTime, processSearchOffset, processResetOffset,
-} from './processor/offset-processor.js';
-import { processQueryMessage, processViewMessageById } from './processor/query-processor.js';
-import { processGetBrokerConfig, processGetAllDelayOffset } from './processor/broker-config-processor.js';
-import { processConsumerSendMsgBack } from './processor/send-back-processor.js';
+import { registerBrokerProcessors } from './processor/processor-table.js';
 import { ScheduleMessageService } from './schedule/schedule-message-service.js';
 import { TIMER_TOPIC, checkDelayLevels, scheduleTagsCode } from './schedule/schedule-routing.js';
 import { registerBrokerAll, unregisterBroker } from './namesrv/namesrv-client.js';
 import { BrokerHa } from './ha/broker-ha.js';
 import { QueueLockManager } from './client/queue-lock-manager.js';
-import { processLockBatch, processUnlockBatch } from './processor/lock-processor.js';
-import { processEndTransaction } from './processor/end-transaction-processor.js';
 import { TransactionService } from './transaction/transaction-service.js';
 import { TransactionCheckService } from './transaction/transaction-check-service.js';
 import type { TopicConfig } from './namesrv/route-types.js';
@@ -146,7 +124,7 @@ export class BrokerNode implements BrokerContext {
     this.transactions.load();
     this.transactionCheck = new TransactionCheckService(this, this.transactions, this.logger);
     if (this.config.brokerRole !== 'SLAVE') this.transactionCheck.start();
-    this.registerProcessors();
+    registerBrokerProcessors(this.server, this, this.pull, this.logger);
     this.pull.start();
     this.stats.start();
     this.expiryTimer = setInterval(() => this.clients.expire(this.config.clientExpiryMs), 10_000);
@@ -264,48 +242,5 @@ export class BrokerNode implements BrokerContext {
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     this.registerTimer = null;
     this.expiryTimer = null;
-  }
-
-  private registerProcessors(): void {
-    const s = this.server;
-    const on = (code: number, fn: (req: RemotingCommand, conn: Parameters<Parameters<RemotingServer['registerProcessor']>[1]>[1]) =>
-      RemotingCommand | null | Promise<RemotingCommand | null>): void => s.registerProcessor(code, fn);
-    on(RequestCode.SEND_MESSAGE, (r, c) => processSend(this, r, c));
-    on(RequestCode.SEND_MESSAGE_V2, (r, c) => processSend(this, r, c));
-    on(RequestCode.SEND_BATCH_MESSAGE, (r, c) => processSend(this, r, c));
-    on(RequestCode.PULL_MESSAGE, (r, c) => this.pull.process(r, c));
-    on(RequestCode.QUERY_CONSUMER_OFFSET, (r) => processQueryConsumerOffset(this, r));
-    on(RequestCode.UPDATE_CONSUMER_OFFSET, (r) => processUpdateConsumerOffset(this, r));
-    on(RequestCode.GET_CONSUMER_LIST_BY_GROUP, (r) => processGetConsumerListByGroup(this, r));
-    on(RequestCode.HEART_BEAT, (r, c) => processHeartbeat(this, r, c));
-    on(RequestCode.UNREGISTER_CLIENT, (r) => processUnregisterClient(this, r));
-    on(RequestCode.CHECK_CLIENT_CONFIG, (r) => processCheckClientConfig(this, r));
-    on(RequestCode.UPDATE_AND_CREATE_TOPIC, (r) => processCreateTopic(this, r));
-    on(RequestCode.DELETE_TOPIC_IN_BROKER, (r) => processDeleteTopic(this, r));
-    on(RequestCode.GET_ALL_TOPIC_CONFIG, (r) => processGetAllTopicConfig(this, r));
-    on(RequestCode.GET_SYSTEM_TOPIC_LIST_FROM_BROKER, (r) => processGetSystemTopicListFromBroker(this, r));
-    on(RequestCode.UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, (r) => processUpdateGroup(this, r));
-    on(RequestCode.GET_ALL_SUBSCRIPTIONGROUP_CONFIG, (r) => processGetAllGroups(this, r));
-    on(RequestCode.DELETE_SUBSCRIPTIONGROUP, (r) => processDeleteGroup(this, r));
-    on(RequestCode.GET_CONSUMER_CONNECTION_LIST, (r) => processConsumerConnectionList(this, r));
-    on(RequestCode.GET_PRODUCER_CONNECTION_LIST, (r) => processProducerConnectionList(this, r));
-    on(RequestCode.QUERY_TOPIC_CONSUME_BY_WHO, (r) => processQueryTopicConsumeByWho(this, r));
-    on(RequestCode.GET_ALL_CONSUMER_OFFSET, (r) => processGetAllConsumerOffset(this, r));
-    on(RequestCode.GET_TOPIC_STATS_INFO, (r) => processTopicStats(this, r));
-    on(RequestCode.GET_CONSUME_STATS, (r) => processConsumeStats(this, r));
-    on(RequestCode.GET_BROKER_RUNTIME_INFO, (r) => processRuntimeInfo(this, r));
-    on(RequestCode.GET_MAX_OFFSET, (r) => processGetMaxOffset(this, r));
-    on(RequestCode.GET_MIN_OFFSET, (r) => processGetMinOffset(this, r));
-    on(RequestCode.GET_EARLIEST_MSG_STORETIME, (r) => processEarliestStoreTime(this, r));
-    on(RequestCode.SEARCH_OFFSET_BY_TIMESTAMP, (r) => processSearchOffset(this, r));
-    on(RequestCode.INVOKE_BROKER_TO_RESET_OFFSET, (r) => processResetOffset(this, r));
-    on(RequestCode.QUERY_MESSAGE, (r) => processQueryMessage(this, r));
-    on(RequestCode.VIEW_MESSAGE_BY_ID, (r) => processViewMessageById(this, r));
-    on(RequestCode.GET_BROKER_CONFIG, (r) => processGetBrokerConfig(this, r));
-    on(RequestCode.GET_ALL_DELAY_OFFSET, (r) => processGetAllDelayOffset(this, r));
-    on(RequestCode.CONSUMER_SEND_MSG_BACK, (r, c) => processConsumerSendMsgBack(this, r, c));
-    on(RequestCode.END_TRANSACTION, (r, c) => processEndTransaction(this, this.transactions!, this.logger, r, c));
-    on(RequestCode.LOCK_BATCH_MQ, (r) => processLockBatch(this, this.queueLocks, r));
-    on(RequestCode.UNLOCK_BATCH_MQ, (r) => processUnlockBatch(this, this.queueLocks, r));
   }
 }

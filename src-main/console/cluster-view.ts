@@ -148,22 +148,30 @@ export function toDetail(m: MessageExt, brokerName: string | null): MessageDetai
 
 export { decodeMessages };
 
-/** A scan's limits: rows and wall-clock time. */
+/** A scan's limits: rows and wall-clock time, and the page's cancel (op:cancel) when it gave an opId. */
 export class Budget {
   private readonly deadline: number;
   rows = 0;
   stoppedBy: 'rows' | 'time' | null = null;
+  /** The page cancelled the operation (the signal fired); `ok()` is false from then on. */
+  cancelled = false;
 
-  constructor(readonly maxRows: number, maxMs: number) {
+  constructor(readonly maxRows: number, maxMs: number, private readonly signal?: AbortSignal) {
     this.deadline = Date.now() + maxMs;
   }
 
-  /** False (and remembers why) once a limit is reached. */
+  /** False (and remembers why) once a limit is reached or the operation was cancelled. */
   ok(): boolean {
-    if (this.stoppedBy) return false;
+    if (this.signal?.aborted) this.cancelled = true;
+    if (this.cancelled || this.stoppedBy) return false;
     if (this.rows >= this.maxRows) this.stoppedBy = 'rows';
     else if (Date.now() >= this.deadline) this.stoppedBy = 'time';
     return this.stoppedBy === null;
+  }
+
+  /** Why the scan stopped, cancellation first. */
+  get reason(): 'rows' | 'time' | 'cancelled' | null {
+    return this.cancelled ? 'cancelled' : this.stoppedBy;
   }
 
   remainingRows(): number {

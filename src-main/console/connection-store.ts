@@ -1,6 +1,8 @@
 /**
- * Saved remote clusters, in NeDB (`connections.db` in the app's data directory). Small documents
- * mirrored in memory; the file is compacted on close so it is whole after a clean stop.
+ * Saved remote clusters, in NeDB (`connections.db` in the app's data directory), and the options
+ * of every connection, the embedded one included (`connection-options.db`: read-only switch,
+ * broker address rewrites). Small documents mirrored in memory; the files are compacted on close
+ * so they are whole after a clean stop.
  * The secret key is stored as given: the data directory is the user's own (a keychain-backed
  * store, Electron safeStorage, is the desktop's next step).
  */
@@ -23,23 +25,60 @@ interface Doc extends ConnectionRecord {
   _id: string;
 }
 
+export interface ConnectionOptionsRecord {
+  readOnly: boolean;
+  addressRewrites: Array<{ from: string; to: string }>;
+  updatedAt: number;
+}
+
+interface OptionsDoc extends ConnectionOptionsRecord {
+  _id: string;
+}
+
+const NO_OPTIONS: Readonly<ConnectionOptionsRecord> = Object.freeze({ readOnly: false, addressRewrites: [], updatedAt: 0 });
+
 export class ConnectionStore {
   private readonly db: Datastore<Doc>;
+  private readonly optionsDb: Datastore<OptionsDoc>;
   private readonly rows = new Map<string, ConnectionRecord>();
+  private readonly options = new Map<string, ConnectionOptionsRecord>();
   private writes: Promise<unknown> = Promise.resolve();
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
     this.db = Datastore.create({ filename: path.join(dir, 'connections.db'), corruptAlertThreshold: 0 }) as unknown as Datastore<Doc>;
+    this.optionsDb = Datastore.create({ filename: path.join(dir, 'connection-options.db'), corruptAlertThreshold: 0 }) as unknown as Datastore<OptionsDoc>;
   }
 
   async load(): Promise<void> {
-    await this.db.load();
+    await Promise.all([this.db.load(), this.optionsDb.load()]);
     this.rows.clear();
     for (const doc of await this.db.find({})) {
       const { _id, ...record } = doc;
       this.rows.set(_id, { ...record, id: _id });
     }
+    this.options.clear();
+    for (const doc of await this.optionsDb.find({})) {
+      this.options.set(doc._id, {
+        readOnly: doc.readOnly === true,
+        addressRewrites: Array.isArray(doc.addressRewrites) ? doc.addressRewrites.filter((r) => typeof r?.from === 'string' && typeof r?.to === 'string') : [],
+        updatedAt: typeof doc.updatedAt === 'number' ? doc.updatedAt : 0,
+      });
+    }
+  }
+
+  /** The options of a connection (defaults: writable, no rewrites). */
+  optionsOf(id: string): Readonly<ConnectionOptionsRecord> {
+    return this.options.get(id) ?? NO_OPTIONS;
+  }
+
+  async saveOptions(id: string, input: { readOnly: boolean; addressRewrites: Array<{ from: string; to: string }> }): Promise<ConnectionOptionsRecord> {
+    const record: ConnectionOptionsRecord = {
+      readOnly: input.readOnly, addressRewrites: input.addressRewrites.map((r) => ({ from: r.from, to: r.to })), updatedAt: Date.now(),
+    };
+    this.options.set(id, record);
+    await this.enqueue(() => this.optionsDb.update({ _id: id }, { _id: id, ...record }, { upsert: true }));
+    return record;
   }
 
   list(): ConnectionRecord[] {
@@ -71,13 +110,16 @@ export class ConnectionStore {
   async remove(id: string): Promise<boolean> {
     if (!this.rows.delete(id)) return false;
     await this.enqueue(() => this.db.remove({ _id: id }, { multi: false }));
+    if (this.options.delete(id)) await this.enqueue(() => this.optionsDb.remove({ _id: id }, { multi: false }));
     return true;
   }
 
   async close(): Promise<void> {
     await this.writes;
-    const original = (this.db as unknown as { __original?: { compactDatafileAsync?(): Promise<void> } }).__original;
-    await original?.compactDatafileAsync?.();
+    for (const db of [this.db, this.optionsDb]) {
+      const original = (db as unknown as { __original?: { compactDatafileAsync?(): Promise<void> } }).__original;
+      await original?.compactDatafileAsync?.();
+    }
   }
 
   private enqueue(write: () => Promise<unknown>): Promise<unknown> {

@@ -1,10 +1,14 @@
 /**
  * Live tails for the Playground: each polls the queues of one topic from their end, with a tag
- * expression, and pushes new messages to the page that asked (a `playground:tail` event). A tail
- * belongs to its session and stops with it. Polling (not long-polling) keeps stop immediate and
- * needs nothing a real cluster might lack.
+ * expression or a SQL92 selector, and pushes new messages to the page that asked (a
+ * `playground:tail` event). A tail belongs to its session and stops with it. Polling (not
+ * long-polling) keeps stop immediate and needs nothing a real cluster might lack: the SQL92
+ * selector is evaluated here, on the message properties (TAGS, KEYS and user properties, as a
+ * RocketMQ broker does), so it works on clusters with `enablePropertyFilter=false` too.
  */
 import { randomBytes } from 'node:crypto';
+import { parseSql92, Sql92ParseError, type Sql92Expression } from '../broker/filter/sql92-parser.js';
+import { matchesSql92 } from '../broker/filter/sql92-evaluator.js';
 import { ConsoleError } from './contract/errors.js';
 import type { MessageRow } from './contract/dto.js';
 import type { Session } from './dispatch.js';
@@ -30,11 +34,22 @@ interface Tail {
   topic: string;
   tags: string;
   tagSet: Set<string> | null;
+  sql: Sql92Expression | null;
   cursors: Map<string, QueueCursor>;
   timer: NodeJS.Timeout | null;
   running: boolean;
   lastRoute: number;
   lastError: string | null;
+}
+
+/** Parses a SQL92 selector for a tail; a syntax error is a BAD_REQUEST naming the problem. */
+export function compileTailSql(text: string): Sql92Expression {
+  try {
+    return parseSql92(text);
+  } catch (error) {
+    if (error instanceof Sql92ParseError) throw new ConsoleError('BAD_REQUEST', `SQL92 filter: ${error.message}`);
+    throw error;
+  }
 }
 
 /** `*` or `a || b || c` → null (all) or the set of tags. RocketMQ FilterAPI.buildSubscriptionData. */
@@ -47,14 +62,17 @@ export function parseTags(expression: string): Set<string> | null {
 export class TailManager {
   private readonly tails = new Map<string, Tail>();
 
-  async start(session: Session, connection: Connection, topic: string, tags: string): Promise<string> {
+  /** `filter`: a tag expression, or a SQL92 selector on the properties (then tags are not used). */
+  async start(session: Session, connection: Connection, topic: string, filter: string | { sql: string }): Promise<string> {
+    const sql = typeof filter === 'string' ? null : compileTailSql(filter.sql);
+    const tags = typeof filter === 'string' ? filter : '*';
     const mine = [...this.tails.values()].filter((t) => t.session.id === session.id);
     if (mine.length >= MAX_TAILS_PER_SESSION) {
       throw new ConsoleError('CONFLICT', `At most ${MAX_TAILS_PER_SESSION} live tails per page; stop one first`);
     }
     const tail: Tail = {
       id: `t${randomBytes(8).toString('hex')}`,
-      session, connection, topic, tags, tagSet: parseTags(tags), cursors: new Map(), timer: null, running: true, lastRoute: 0, lastError: null,
+      session, connection, topic, tags, tagSet: parseTags(tags), sql, cursors: new Map(), timer: null, running: true, lastRoute: 0, lastError: null,
     };
     await this.refreshRoute(tail, true);
     this.tails.set(tail.id, tail);
@@ -129,6 +147,7 @@ export class TailManager {
         if (r.status === 'FOUND') {
           for (const m of decodeMessages(r.body)) {
             if (tail.tagSet && !tail.tagSet.has(m.properties['TAGS'] ?? '')) continue;
+            if (tail.sql && !matchesSql92(tail.sql, m.properties)) continue;
             batch.push(toRow(m, cursor.brokerName));
           }
         }

@@ -16,6 +16,8 @@ export interface ServeArgs {
   /** Automatic failover after the master is unreachable this long; 0 = off. */
   failoverTimeoutMs: number;
   help: boolean;
+  /** Flags given on the command line (they win over the console's saved embedded settings). */
+  explicit: Set<'dataDir' | 'namesrvPort' | 'namesrvCount' | 'flush' | 'replication'>;
 }
 
 export class ArgsError extends Error {}
@@ -43,6 +45,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     replication: 'async',
     failoverTimeoutMs: 10_000,
     help: false,
+    explicit: new Set(),
   };
   const port = (flag: string, v: string | undefined): number => {
     const n = Number(v);
@@ -58,15 +61,17 @@ export function parseServeArgs(argv: string[]): ServeArgs {
         const v = value();
         if (!v) throw new ArgsError('--data-dir needs a directory');
         args.dataDir = path.resolve(v);
+        args.explicit.add('dataDir');
         break;
       }
-      case '--namesrv-port': args.namesrvPort = port(flag, value()); break;
+      case '--namesrv-port': args.namesrvPort = port(flag, value()); args.explicit.add('namesrvPort'); break;
       case '--console-port': args.consolePort = port(flag, value()); break;
       case '--namesrvs': {
         const v = value();
         const n = Number(v);
         if (!Number.isInteger(n) || n < 1 || n > 5) throw new ArgsError(`--namesrvs needs 1-5, got "${v ?? ''}"`);
         args.namesrvCount = n;
+        args.explicit.add('namesrvCount');
         break;
       }
       case '--no-console': args.console = false; break;
@@ -74,12 +79,14 @@ export function parseServeArgs(argv: string[]): ServeArgs {
         const v = value();
         if (v !== 'async' && v !== 'sync') throw new ArgsError(`--flush needs async or sync, got "${v ?? ''}"`);
         args.flush = v;
+        args.explicit.add('flush');
         break;
       }
       case '--replication': {
         const v = value();
         if (v !== 'async' && v !== 'sync') throw new ArgsError(`--replication needs async or sync, got "${v ?? ''}"`);
         args.replication = v;
+        args.explicit.add('replication');
         break;
       }
       case '--failover-timeout': {

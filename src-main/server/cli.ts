@@ -11,6 +11,8 @@ import { startCluster } from '../broker/cluster/cluster.js';
 import { ConsoleService } from '../console/service.js';
 import { DataDirLockedError } from '../broker/cluster/data-dir-lock.js';
 import { ArgsError, parseServeArgs, USAGE } from './cli-args.js';
+import { EmbeddedSettingsStore, toClusterOptions } from '../console/embedded-settings.js';
+import type { EmbeddedSettingsValue } from '../console/contract/admin-dto.js';
 import { rendererBuilt, startConsoleServer, type ConsoleServer } from './http-server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -61,17 +63,24 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const cluster = await startCluster({
-    dataDir: args.dataDir,
-    namesrvPort: args.namesrvPort,
-    namesrvCount: args.namesrvCount,
-    flushMode: args.flush === 'sync' ? 'SYNC' : 'ASYNC',
-    replicationMode: args.replication === 'sync' ? 'SYNC' : 'ASYNC',
-    failoverTimeoutMs: args.failoverTimeoutMs,
-  });
+  // The console's saved embedded settings (settings page), under the flags given on the command line.
+  const consoleDir = path.join(args.dataDir, 'console');
+  const settingsStore = await EmbeddedSettingsStore.open(consoleDir);
+  const pinned: Array<keyof EmbeddedSettingsValue> = [];
+  const effective: EmbeddedSettingsValue = { ...settingsStore.get(), startOnLaunch: true };
+  const pin = <K extends keyof EmbeddedSettingsValue>(key: K, value: EmbeddedSettingsValue[K]): void => {
+    pinned.push(key);
+    effective[key] = value;
+  };
+  if (args.explicit.has('dataDir')) pin('dataDir', '');
+  if (args.explicit.has('namesrvPort')) pin('namesrvPort', args.namesrvPort);
+  if (args.explicit.has('namesrvCount')) pin('namesrvCount', args.namesrvCount);
+  if (args.explicit.has('flush')) pin('flushMode', args.flush === 'sync' ? 'SYNC' : 'ASYNC');
+  if (args.explicit.has('replication')) pin('replicationMode', args.replication === 'sync' ? 'SYNC' : 'ASYNC');
+  const cluster = await startCluster({ ...toClusterOptions(effective, args.dataDir), failoverTimeoutMs: args.failoverTimeoutMs });
   console.log(`NameServer: ${cluster.namesrvAddr}`);
   for (const n of cluster.nodes()) console.log(`Broker: ${n.name} ${n.role} ${n.address}`);
-  console.log(`Data: ${args.dataDir}`);
+  console.log(`Data: ${effective.dataDir || args.dataDir}`);
 
   let service: ConsoleService | null = null;
   let server: ConsoleServer | null = null;
@@ -81,11 +90,14 @@ async function main(): Promise<void> {
       console.error(`mqdesk serve: the web console is off: ${problem}`);
     } else {
       service = await ConsoleService.create({
-        dataDir: path.join(args.dataDir, 'console'),
+        dataDir: consoleDir,
         embeddedNamesrvAddr: cluster.namesrvAddr,
         mode: 'headless',
         version: packageVersion(),
+        embeddedSettings: settingsStore,
+        defaultEmbeddedDataDir: args.dataDir,
       });
+      service.attachEmbedded(cluster, { running: effective, defaultDataDir: args.dataDir, pinnedByHost: pinned });
       try {
         server = await startConsoleServer({ service, rendererDir: RENDERER_DIR, port: args.consolePort });
         console.log(`Console: ${server.url}`);
@@ -109,6 +121,7 @@ async function main(): Promise<void> {
     const stopConsole = async (): Promise<void> => {
       await server?.close().catch(() => undefined);
       await service?.close().catch(() => undefined);
+      if (!service) await settingsStore.close();
     };
     stopConsole().then(() => cluster.stop()).then(() => {
       clearTimeout(force);

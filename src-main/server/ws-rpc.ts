@@ -15,6 +15,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { isEventTopic, type EventTopic } from '../console/contract/channels.js';
 import type { ConsoleService } from '../console/service.js';
 import type { ConsoleAuth } from './auth.js';
+import { localUser } from '../console/audit.js';
 
 /** Bigger than the largest Playground body (4 MiB of text, as JSON) with room to spare. */
 export const MAX_RPC_PAYLOAD = 16 * 1024 * 1024;
@@ -51,10 +52,11 @@ export function attachRpc(server: Server, service: ConsoleService, auth: Console
       return refuse(socket, 403, 'Forbidden');
     }
     if (!auth.tokenFrom(req, url).ok) return refuse(socket, 401, 'Unauthorized');
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
+    const from = req.socket.remoteAddress ?? 'unknown';
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, from));
   });
 
-  function onConnection(ws: WebSocket): void {
+  function onConnection(ws: WebSocket, remoteAddress: string): void {
     const topics = new Set<EventTopic>();
     const send = (message: unknown): void => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
@@ -62,7 +64,7 @@ export function attachRpc(server: Server, service: ConsoleService, auth: Console
     const session = service.openSession((topic, payload) => {
       if (!topics.has(topic) || ws.bufferedAmount > MAX_EVENT_BACKLOG) return;
       send({ jsonrpc: '2.0', method: 'event', params: { topic, payload } });
-    });
+    }, `${localUser()} (web console from ${remoteAddress.replace(/^::ffff:/, '')})`);
     ws.on('message', (data, isBinary) => {
       if (isBinary) return send({ jsonrpc: '2.0', id: null, error: { code: JsonRpcError.INVALID_REQUEST, message: 'Binary frames are not accepted' } });
       void handle(data.toString());

@@ -5,6 +5,11 @@ import OverviewView from './views/OverviewView.vue';
 import PlaygroundView from './views/PlaygroundView.vue';
 import SettingsView from './views/SettingsView.vue';
 import TopicsView from './views/TopicsView.vue';
+import TraceView from './views/TraceView.vue';
+import DeadLettersView from './views/DeadLettersView.vue';
+import DelayView from './views/DelayView.vue';
+import TransactionsView from './views/TransactionsView.vue';
+import BacklogView from './views/BacklogView.vue';
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -19,6 +24,11 @@ export const NAV_ROUTES = [
   { path: '/topics', name: 'topics', component: TopicsView, meta: { titleKey: 'nav.topics' } },
   { path: '/consumer-groups', name: 'consumer-groups', component: ConsumerGroupsView, meta: { titleKey: 'nav.consumerGroups' } },
   { path: '/messages', name: 'messages', component: MessagesView, meta: { titleKey: 'nav.messages' } },
+  { path: '/trace', name: 'trace', component: TraceView, meta: { titleKey: 'nav.trace' } },
+  { path: '/dead-letters', name: 'dead-letters', component: DeadLettersView, meta: { titleKey: 'nav.deadLetters' } },
+  { path: '/delay', name: 'delay', component: DelayView, meta: { titleKey: 'nav.delay' } },
+  { path: '/transactions', name: 'transactions', component: TransactionsView, meta: { titleKey: 'nav.transactions' } },
+  { path: '/backlog', name: 'backlog', component: BacklogView, meta: { titleKey: 'nav.backlog' } },
   { path: '/playground', name: 'playground', component: PlaygroundView, meta: { titleKey: 'nav.playground' } },
   { path: '/settings', name: 'settings', component: SettingsView, meta: { titleKey: 'nav.settings' } },
 ] satisfies RouteRecordRaw[];

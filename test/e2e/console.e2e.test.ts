@@ -269,3 +269,142 @@ describe('headless console in Chromium', () => {
     expect(pageProblems.filter((p) => !p.includes('401'))).toEqual([]);
   });
 });
+
+/** One JSON-RPC call over the console's WebSocket, as the page makes it. */
+function rpcCall(method: string, params: unknown): Promise<{ result?: unknown; error?: { message: string; data?: { code: string } } }> {
+  const token = new URL(consoleUrl).searchParams.get('token')!;
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://${new URL(consoleUrl).host}/rpc?token=${token}`, { origin });
+    ws.once('open', () => ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })));
+    ws.once('message', (data) => {
+      ws.close();
+      resolve(JSON.parse(data.toString()) as { result?: unknown; error?: { message: string; data?: { code: string } } });
+    });
+    ws.once('error', reject);
+  });
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(SHOT_DIR, `console4-${name}.png`) });
+}
+
+describe('issue 4 item 6 and issue 3 item 8 in Chromium', () => {
+  it('Ctrl+K palette jumps to a page and opens a topic', async () => {
+    const page = await openPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(consoleUrl);
+    await page.waitForSelector('[data-test=page-overview]');
+    await page.keyboard.press('Control+k');
+    await page.waitForSelector('[data-test=palette-input] input');
+    await page.keyboard.type('E2eTop');
+    await page.waitForSelector('[data-test="palette-item-topic-E2eTopic"]');
+    await shot(page, 'palette');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-test=page-topics]');
+    await page.waitForSelector('[data-test=topic-queue-table]');
+    expect((await page.textContent('[data-test=topic-total]'))!.trim()).toBe('1');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+k');
+    await page.waitForSelector('[data-test=palette-input] input');
+    await page.keyboard.type('settings');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-test=page-settings]');
+    await page.context().close();
+  });
+
+  it('read-only mode: the switch blocks writes in the UI and on the wire, and the audit log shows the refusal', async () => {
+    const page = await openPage();
+    await page.goto(consoleUrl);
+    await page.click('[data-test=nav-settings]');
+    await page.click('[data-test=conn-readonly-embedded]');
+    await page.waitForSelector('[data-test=readonly-badge]');
+    try {
+      await page.click('[data-test=nav-topics]');
+      await page.waitForSelector('[data-test=page-topics]');
+      expect(await page.isDisabled('[data-test=topic-create]')).toBe(true);
+      await shot(page, 'readonly-topics');
+      await page.click('[data-test=nav-playground]');
+      await page.waitForSelector('[data-test=page-playground]');
+      expect(await page.isDisabled('[data-test=send-submit]')).toBe(true);
+      // The host refuses it too, whatever the page does.
+      const refused = await rpcCall('topic:create', { topic: 'ReadOnlyE2e' });
+      expect(refused.error?.data?.code).toBe('FORBIDDEN');
+      expect(refused.error?.message).toMatch(/read-only/);
+      await page.click('[data-test=nav-settings]');
+      await page.click('[data-test=audit-refresh]');
+      await page.waitForSelector('[data-test=audit-table] [data-test=audit-failed]');
+      await page.locator('[data-test=audit-card]').scrollIntoViewIfNeeded();
+      await shot(page, 'readonly-audit');
+    } finally {
+      await rpcCall('connection:options-save', { connectionId: 'embedded', readOnly: false });
+    }
+    await page.reload();
+    await page.waitForSelector('[data-test=page-settings]');
+    expect(await page.locator('[data-test=readonly-badge]').count()).toBe(0);
+    const topics = (await rpcCall('topic:list', {})).result as { topics: Array<{ name: string }> };
+    expect(topics.topics.map((t) => t.name)).not.toContain('ReadOnlyE2e');
+    await page.locator('[data-test=embedded-settings]').scrollIntoViewIfNeeded();
+    await shot(page, 'settings-embedded');
+    await page.context().close();
+  });
+
+  it('the theme follows the OS (prefers-color-scheme) until the user picks one', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageProblems.push(`page error: ${e.message}`));
+    await page.goto(consoleUrl);
+    await page.waitForSelector('[data-test=page-overview]');
+    expect(await page.getAttribute('html', 'class')).toContain('dark');
+    await shot(page, 'theme-os-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.waitForSelector('html:not(.dark)', { state: 'attached' });
+    await shot(page, 'theme-os-light');
+    // The user picks dark: the OS no longer decides.
+    await page.click('[data-test=toolbar-theme] >> text=Dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.reload();
+    await page.waitForSelector('[data-test=page-overview]');
+    expect(await page.getAttribute('html', 'class')).toContain('dark');
+    // Back to following the OS.
+    await page.click('[data-test=toolbar-theme] >> text=System');
+    await page.waitForSelector('html:not(.dark)', { state: 'attached' });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForSelector('html.dark', { state: 'attached' });
+    await context.close();
+  });
+
+  it('stops and restarts a node of the embedded cluster from the Overview, with confirmations and events', async () => {
+    const page = await openPage();
+    await page.goto(consoleUrl);
+    await page.waitForSelector('[data-test=embedded-nodes]');
+    await page.waitForSelector('[data-test=node-state-broker-b-1]');
+    expect((await page.textContent('[data-test=node-state-broker-b-1]'))!.trim()).toBe('Running');
+    await page.locator('[data-test=embedded-nodes]').scrollIntoViewIfNeeded();
+
+    // Cancel first: nothing happens.
+    await page.click('[data-test=node-stop-broker-b-1]');
+    await page.waitForSelector('.node-confirm');
+    await page.click('.node-confirm >> text=Cancel');
+    await page.waitForTimeout(500);
+    expect((await page.textContent('[data-test=node-state-broker-b-1]'))!.trim()).toBe('Running');
+
+    await page.click('[data-test=node-stop-broker-b-1]');
+    await page.waitForSelector('.node-confirm');
+    await shot(page, 'node-stop-confirm');
+    await page.click('.node-confirm .el-button--primary');
+    await page.waitForSelector('[data-test=node-state-broker-b-1]:has-text("Stopped")', { timeout: 20_000 });
+    await page.waitForSelector('[data-test=cluster-events] >> text=stopped cleanly');
+    await shot(page, 'overview-node-stopped');
+
+    await page.click('[data-test=node-restart-broker-b-1]');
+    await page.waitForSelector('.node-confirm');
+    await page.click('.node-confirm .el-button--primary');
+    await page.waitForSelector('[data-test=node-state-broker-b-1]:has-text("Running")', { timeout: 30_000 });
+    await shot(page, 'overview-node-restarted');
+    const nodes = (await rpcCall('cluster:nodes', {})).result as { nodes: Array<{ name: string; state: string }> };
+    expect(nodes.nodes.find((n) => n.name === 'broker-b-1')?.state).toBe('running');
+    await page.context().close();
+    expect(pageProblems.filter((p) => !p.includes('401'))).toEqual([]);
+  });
+});

@@ -7,6 +7,7 @@ import { EVENT_IPC_CHANNEL, INVOKE_IPC_CHANNEL, type InvokeResult } from './chan
 import { isTrustedUrl } from '../security/trusted-origin.js';
 import type { ConsoleService } from '../../console/service.js';
 import type { Session } from '../../console/dispatch.js';
+import { localUser } from '../../console/audit.js';
 
 export interface IpcHandlerDeps {
   /** Origins a sender frame may have (security/trusted-origin.ts). */
@@ -32,7 +33,7 @@ export function registerIpcHandlers(deps: IpcHandlerDeps): void {
     if (existing) return existing;
     const session = deps.service.openSession((topic, payload) => {
       if (!contents.isDestroyed()) contents.send(EVENT_IPC_CHANNEL, { topic, payload });
-    });
+    }, `${localUser()} (desktop)`);
     sessions.set(contents, session);
     contents.once('destroyed', () => deps.service.closeSession(session));
     return session;

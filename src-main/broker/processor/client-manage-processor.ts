@@ -7,8 +7,7 @@ import type { RemotingCommand } from '../../remoting/remoting-command.js';
 import type { RemotingConnection } from '../../remoting/remoting-connection.js';
 import { ResponseCode } from '../../remoting/response-code.js';
 import type { BrokerContext } from '../broker-context.js';
-import { RequestHeader } from './request-header.js';
-import { fail, ok, headerErrorResponse } from './response-util.js';
+import { fail, ok, withHeader } from './response-util.js';
 import { HeartbeatDataSchema } from '../client/client-types.js';
 import { parseFastjson } from '../../remoting/fastjson.js';
 import { retryTopic } from '../metadata/system-names.js';
@@ -50,15 +49,12 @@ export function processHeartbeat(ctx: BrokerContext, req: RemotingCommand, conn:
 }
 
 export function processUnregisterClient(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const h = new RequestHeader(req.extFields);
+  return withHeader(req, (h) => {
     const consumerGroup = h.optStr('consumerGroup');
     const notify = consumerGroup === undefined || (ctx.groups.get(consumerGroup)?.notifyConsumerIdsChangedEnable ?? true);
     ctx.clients.unregister(h.str('clientID'), h.optStr('producerGroup'), consumerGroup, notify);
     return ok(req);
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  });
 }
 
 /** Validates a subscription before the client uses it: a bad SQL92 expression fails here, at subscribe time. */

@@ -5,12 +5,10 @@
 import type { RemotingCommand } from '../../remoting/remoting-command.js';
 import { ResponseCode } from '../../remoting/response-code.js';
 import type { BrokerContext } from '../broker-context.js';
-import { RequestHeader } from './request-header.js';
-import { fail, ok, headerErrorResponse, jsonBody } from './response-util.js';
+import { fail, ok, withHeader, jsonBody } from './response-util.js';
 
 export function processQueryConsumerOffset(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const h = new RequestHeader(req.extFields);
+  return withHeader(req, (h) => {
     const group = h.str('consumerGroup');
     const topic = h.str('topic');
     const queueId = h.int('queueId');
@@ -22,14 +20,11 @@ export function processQueryConsumerOffset(ctx: BrokerContext, req: RemotingComm
     const minOffset = ctx.store.getMinOffset(topic, queueId);
     if (setZeroIfNotFound && minOffset <= 0) return ok(req, { offset: 0 });
     return fail(req, ResponseCode.QUERY_NOT_FOUND, 'Not found, V3_0_6_SNAPSHOT maybe this group consumer boot first');
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  });
 }
 
 export function processUpdateConsumerOffset(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const h = new RequestHeader(req.extFields);
+  return withHeader(req, (h) => {
     const group = h.str('consumerGroup');
     const topic = h.str('topic');
     const queueId = h.int('queueId');
@@ -38,18 +33,14 @@ export function processUpdateConsumerOffset(ctx: BrokerContext, req: RemotingCom
     if (commitOffset < 0) return fail(req, ResponseCode.INVALID_PARAMETER, `commitOffset ${commitOffset} is negative`);
     ctx.offsets.commit(group, topic, queueId, commitOffset);
     return ok(req);
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  });
 }
 
 export function processGetConsumerListByGroup(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const group = new RequestHeader(req.extFields).str('consumerGroup');
+  return withHeader(req, (h) => {
+    const group = h.str('consumerGroup');
     const ids = ctx.clients.consumerIds(group);
     if (ids.length === 0) return fail(req, ResponseCode.SYSTEM_ERROR, `no consumer for this group, ${group}`);
     return ok(req, undefined, jsonBody({ consumerIdList: ids }));
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  });
 }

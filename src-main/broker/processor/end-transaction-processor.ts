@@ -12,26 +12,27 @@ import type { RemotingConnection } from '../../remoting/remoting-connection.js';
 import { ResponseCode } from '../../remoting/response-code.js';
 import type { Logger } from '../../remoting/logger.js';
 import type { BrokerContext } from '../broker-context.js';
-import type { TransactionService } from '../transaction/transaction-service.js';
+import type { EndTransactionRequest, TransactionService } from '../transaction/transaction-service.js';
 import { RequestHeader } from './request-header.js';
-import { fail, headerErrorResponse, ok } from './response-util.js';
+import { fail, ok, parseHeader } from './response-util.js';
+
+function readHeader(req: RemotingCommand): EndTransactionRequest {
+  const h = new RequestHeader(req.extFields);
+  return {
+    producerGroup: h.str('producerGroup'),
+    tranStateTableOffset: h.int('tranStateTableOffset'),
+    commitLogOffset: h.int('commitLogOffset'),
+    commitOrRollback: h.int('commitOrRollback'),
+    fromTransactionCheck: h.bool('fromTransactionCheck'),
+    msgId: h.optStr('msgId'),
+  };
+}
 
 export async function processEndTransaction(ctx: BrokerContext, transactions: TransactionService, log: Logger,
   req: RemotingCommand, conn: RemotingConnection): Promise<RemotingCommand> {
-  let header;
-  try {
-    const h = new RequestHeader(req.extFields);
-    header = {
-      producerGroup: h.str('producerGroup'),
-      tranStateTableOffset: h.int('tranStateTableOffset'),
-      commitLogOffset: h.int('commitLogOffset'),
-      commitOrRollback: h.int('commitOrRollback'),
-      fromTransactionCheck: h.bool('fromTransactionCheck'),
-      msgId: h.optStr('msgId'),
-    };
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  const parsed = parseHeader(req, readHeader);
+  if ('error' in parsed) return parsed.error;
+  const header = parsed.header;
   if (ctx.config.brokerRole === 'SLAVE') {
     return fail(req, ResponseCode.SLAVE_NOT_AVAILABLE, 'Store is not available: the broker is a slave');
   }

@@ -8,8 +8,7 @@ import { z } from 'zod';
 import type { RemotingCommand } from '../../remoting/remoting-command.js';
 import { ResponseCode } from '../../remoting/response-code.js';
 import type { BrokerContext } from '../broker-context.js';
-import { RequestHeader } from './request-header.js';
-import { fail, ok, headerErrorResponse, jsonBody } from './response-util.js';
+import { fail, ok, withHeader, jsonBody } from './response-util.js';
 import { groupNameProblem, retryTopic, dlqTopic } from '../metadata/system-names.js';
 import { defaultGroupConfig, type SubscriptionGroupConfig } from '../metadata/subscription-group-manager.js';
 import { NumberKeyMap, parseFastjson } from '../../remoting/fastjson.js';
@@ -53,8 +52,7 @@ export function processGetAllGroups(ctx: BrokerContext, req: RemotingCommand): R
 }
 
 export function processDeleteGroup(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const h = new RequestHeader(req.extFields);
+  return withHeader(req, (h) => {
     const group = h.str('groupName');
     ctx.groups.remove(group);
     if (h.bool('cleanOffset') || h.bool('removeOffset')) {
@@ -64,9 +62,7 @@ export function processDeleteGroup(ctx: BrokerContext, req: RemotingCommand): Re
       ctx.registerToNameServers();
     }
     return ok(req);
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  });
 }
 
 const connectionOf = (c: ClientChannel): Record<string, unknown> => ({
@@ -77,8 +73,8 @@ const connectionOf = (c: ClientChannel): Record<string, unknown> => ({
 });
 
 export function processConsumerConnectionList(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const group = new RequestHeader(req.extFields).str('consumerGroup');
+  return withHeader(req, (h) => {
+    const group = h.str('consumerGroup');
     const info = ctx.clients.consumers.get(group);
     if (!info || info.clients.size === 0) {
       return fail(req, ResponseCode.CONSUMER_NOT_ONLINE, `the consumer group[${group}] not online`);
@@ -90,30 +86,24 @@ export function processConsumerConnectionList(ctx: BrokerContext, req: RemotingC
       messageModel: info.messageModel,
       consumeFromWhere: info.consumeFromWhere,
     }));
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  });
 }
 
 export function processProducerConnectionList(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const group = new RequestHeader(req.extFields).str('producerGroup');
+  return withHeader(req, (h) => {
+    const group = h.str('producerGroup');
     const clients = ctx.clients.producers.get(group);
     if (!clients || clients.size === 0) return fail(req, ResponseCode.SYSTEM_ERROR, `the producer group[${group}] not exist`);
     return ok(req, undefined, jsonBody({ connectionSet: [...clients.values()].map(connectionOf) }));
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  });
 }
 
 export function processQueryTopicConsumeByWho(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const topic = new RequestHeader(req.extFields).str('topic');
+  return withHeader(req, (h) => {
+    const topic = h.str('topic');
     const groups = new Set([...ctx.clients.groupsOfTopic(topic), ...ctx.offsets.groupsOfTopic(topic)]);
     return ok(req, undefined, jsonBody({ groupList: [...groups] }));
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  });
 }
 
 export function processGetAllConsumerOffset(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {

@@ -10,49 +10,27 @@ import { createRequest } from '../../remoting/remoting-command.js';
 import { RequestCode } from '../../remoting/request-code.js';
 import { ResponseCode } from '../../remoting/response-code.js';
 import type { BrokerContext } from '../broker-context.js';
-import { RequestHeader } from './request-header.js';
-import { fail, ok, headerErrorResponse, jsonBody } from './response-util.js';
+import { fail, ok, withHeader, jsonBody } from './response-util.js';
 import { ObjectKeyMap } from '../../remoting/fastjson.js';
 
 export function processGetMaxOffset(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const h = new RequestHeader(req.extFields);
-    return ok(req, { offset: Math.max(0, ctx.store.getMaxOffset(h.str('topic'), h.int('queueId'))) });
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  return withHeader(req, (h) => ok(req, { offset: Math.max(0, ctx.store.getMaxOffset(h.str('topic'), h.int('queueId'))) }));
 }
 
 export function processGetMinOffset(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const h = new RequestHeader(req.extFields);
-    return ok(req, { offset: Math.max(0, ctx.store.getMinOffset(h.str('topic'), h.int('queueId'))) });
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  return withHeader(req, (h) => ok(req, { offset: Math.max(0, ctx.store.getMinOffset(h.str('topic'), h.int('queueId'))) }));
 }
 
 export function processEarliestStoreTime(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const h = new RequestHeader(req.extFields);
-    return ok(req, { timestamp: Math.max(0, ctx.store.getEarliestMessageTime(h.str('topic'), h.int('queueId'))) });
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  return withHeader(req, (h) => ok(req, { timestamp: Math.max(0, ctx.store.getEarliestMessageTime(h.str('topic'), h.int('queueId'))) }));
 }
 
 export function processSearchOffset(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const h = new RequestHeader(req.extFields);
-    return ok(req, { offset: ctx.store.getOffsetByTime(h.str('topic'), h.int('queueId'), h.int('timestamp')) });
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  return withHeader(req, (h) => ok(req, { offset: ctx.store.getOffsetByTime(h.str('topic'), h.int('queueId'), h.int('timestamp')) }));
 }
 
 export function processResetOffset(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const h = new RequestHeader(req.extFields);
+  return withHeader(req, (h) => {
     const topic = h.str('topic');
     const group = h.str('group');
     const timestamp = h.int('timestamp');
@@ -83,7 +61,5 @@ export function processResetOffset(ctx: BrokerContext, req: RemotingCommand): Re
       c.connection.invokeOneway(createRequest(RequestCode.RESET_CONSUMER_CLIENT_OFFSET, { topic, group, timestamp }, body));
     }
     return ok(req, undefined, body);
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  });
 }

@@ -10,7 +10,7 @@ import type { RemotingConnection } from '../../remoting/remoting-connection.js';
 import { ResponseCode } from '../../remoting/response-code.js';
 import type { BrokerContext } from '../broker-context.js';
 import { RequestHeader } from './request-header.js';
-import { fail, headerErrorResponse } from './response-util.js';
+import { fail, parseHeader } from './response-util.js';
 import { Perm } from '../metadata/system-names.js';
 import { tagFilterFn, type TagFilter } from './tag-filter.js';
 import {
@@ -35,6 +35,22 @@ export interface PullHeader {
   suspendTimeoutMillis: number;
   subscription?: string;
   expressionType: string;
+}
+
+function readPullHeader(req: RemotingCommand): PullHeader {
+  const h = new RequestHeader(req.extFields);
+  return {
+    consumerGroup: h.str('consumerGroup'),
+    topic: h.str('topic'),
+    queueId: h.int('queueId'),
+    queueOffset: h.int('queueOffset'),
+    maxMsgNums: h.int('maxMsgNums'),
+    sysFlag: h.int('sysFlag'),
+    commitOffset: h.optInt('commitOffset', 0) ?? 0,
+    suspendTimeoutMillis: h.optInt('suspendTimeoutMillis', 15000) ?? 15000,
+    subscription: h.optStr('subscription'),
+    expressionType: h.optStr('expressionType') ?? 'TAG',
+  };
 }
 
 interface HeldPull {
@@ -75,25 +91,9 @@ export class PullProcessor {
   }
 
   process(req: RemotingCommand, conn: RemotingConnection): RemotingCommand | null {
-    let header: PullHeader;
-    try {
-      const h = new RequestHeader(req.extFields);
-      header = {
-        consumerGroup: h.str('consumerGroup'),
-        topic: h.str('topic'),
-        queueId: h.int('queueId'),
-        queueOffset: h.int('queueOffset'),
-        maxMsgNums: h.int('maxMsgNums'),
-        sysFlag: h.int('sysFlag'),
-        commitOffset: h.optInt('commitOffset', 0) ?? 0,
-        suspendTimeoutMillis: h.optInt('suspendTimeoutMillis', 15000) ?? 15000,
-        subscription: h.optStr('subscription'),
-        expressionType: h.optStr('expressionType') ?? 'TAG',
-      };
-    } catch (err) {
-      return headerErrorResponse(req, err);
-    }
-    return this.pull(req, conn, header, true);
+    const parsed = parseHeader(req, readPullHeader);
+    if ('error' in parsed) return parsed.error;
+    return this.pull(req, conn, parsed.header, true);
   }
 
   private pull(req: RemotingCommand, conn: RemotingConnection, header: PullHeader, firstRun: boolean): RemotingCommand | null {

@@ -5,15 +5,13 @@
 import type { RemotingCommand } from '../../remoting/remoting-command.js';
 import { ResponseCode } from '../../remoting/response-code.js';
 import type { BrokerContext } from '../broker-context.js';
-import { RequestHeader } from './request-header.js';
-import { fail, ok, headerErrorResponse } from './response-util.js';
+import { fail, ok, withHeader } from './response-util.js';
 
 /** RocketMQ defaultQueryMaxNum, used for unique-key queries. */
 const DEFAULT_QUERY_MAX_NUM = 32;
 
 export function processQueryMessage(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const h = new RequestHeader(req.extFields);
+  return withHeader(req, (h) => {
     const topic = h.str('topic');
     const key = h.str('key');
     let maxNum = h.int('maxNum');
@@ -27,18 +25,14 @@ export function processQueryMessage(ctx: BrokerContext, req: RemotingCommand): R
       return fail(req, ResponseCode.QUERY_NOT_FOUND, 'can not find message, maybe time range not correct');
     }
     return ok(req, { indexLastUpdateTimestamp: Date.now(), indexLastUpdatePhyoffset: last.commitLogMaxOffset }, Buffer.concat(found));
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  });
 }
 
 export function processViewMessageById(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const offset = new RequestHeader(req.extFields).int('offset');
+  return withHeader(req, (h) => {
+    const offset = h.int('offset');
     const raw = offset >= 0 ? ctx.store.lookMessageByOffset(offset) : null;
     if (!raw) return fail(req, ResponseCode.SYSTEM_ERROR, `can not find message by the offset, ${offset}`);
     return ok(req, undefined, raw);
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  });
 }

@@ -20,7 +20,7 @@ import type { RemotingConnection } from '../../remoting/remoting-connection.js';
 import { ResponseCode } from '../../remoting/response-code.js';
 import type { BrokerContext } from '../broker-context.js';
 import { RequestHeader } from './request-header.js';
-import { fail, ok, headerErrorResponse } from './response-util.js';
+import { fail, ok, parseHeader } from './response-util.js';
 import { Perm, dlqTopic, retryTopic } from '../metadata/system-names.js';
 import { tryDecodeMessage } from '../store/message-codec.js';
 import { Prop, routeScheduledMessage } from '../schedule/schedule-routing.js';
@@ -57,12 +57,9 @@ function readHeader(req: RemotingCommand): SendBackHeader {
 
 export async function processConsumerSendMsgBack(ctx: BrokerContext, req: RemotingCommand,
   _conn: RemotingConnection): Promise<RemotingCommand> {
-  let header: SendBackHeader;
-  try {
-    header = readHeader(req);
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  const parsed = parseHeader(req, readHeader);
+  if ('error' in parsed) return parsed.error;
+  const header = parsed.header;
   const group = ctx.groups.findOrCreate(header.group, ctx.config.autoCreateSubscriptionGroup);
   if (!group) {
     return fail(req, ResponseCode.SUBSCRIPTION_GROUP_NOT_EXIST, `subscription group not exist, ${header.group}`);

@@ -9,7 +9,7 @@ import { ResponseCode } from '../../remoting/response-code.js';
 import { RequestCode } from '../../remoting/request-code.js';
 import type { BrokerContext } from '../broker-context.js';
 import { RequestHeader, HeaderError } from './request-header.js';
-import { fail, ok, headerErrorResponse } from './response-util.js';
+import { fail, ok, parseHeader } from './response-util.js';
 import {
   Perm, NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, SystemTopic, dlqTopic, topicNameProblem,
 } from '../metadata/system-names.js';
@@ -71,12 +71,9 @@ function readSendHeader(req: RemotingCommand): SendHeader {
 }
 
 export async function processSend(ctx: BrokerContext, req: RemotingCommand, conn: RemotingConnection): Promise<RemotingCommand> {
-  let header: SendHeader;
-  try {
-    header = readSendHeader(req);
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  const parsed = parseHeader(req, readSendHeader);
+  if ('error' in parsed) return parsed.error;
+  const header = parsed.header;
   if (ctx.config.brokerRole === 'SLAVE') {
     return fail(req, ResponseCode.SERVICE_NOT_AVAILABLE, `the broker[${ctx.config.brokerName}] is a slave and does not accept sends`);
   }

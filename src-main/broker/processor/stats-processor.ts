@@ -7,16 +7,15 @@ import { statfsSync } from 'node:fs';
 import type { RemotingCommand } from '../../remoting/remoting-command.js';
 import { ResponseCode } from '../../remoting/response-code.js';
 import type { BrokerContext } from '../broker-context.js';
-import { RequestHeader } from './request-header.js';
-import { fail, ok, headerErrorResponse, jsonBody } from './response-util.js';
+import { fail, ok, withHeader, jsonBody } from './response-util.js';
 import { ObjectKeyMap } from '../../remoting/fastjson.js';
 import { retryTopic } from '../metadata/system-names.js';
 
 const mq = (topic: string, brokerName: string, queueId: number): Record<string, unknown> => ({ brokerName, queueId, topic });
 
 export function processTopicStats(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const topic = new RequestHeader(req.extFields).str('topic');
+  return withHeader(req, (h) => {
+    const topic = h.str('topic');
     const config = ctx.topics.get(topic);
     if (!config) return fail(req, ResponseCode.TOPIC_NOT_EXIST, `topic[${topic}] not exist`);
     const entries: Array<[Record<string, unknown>, unknown]> = [];
@@ -28,14 +27,11 @@ export function processTopicStats(ctx: BrokerContext, req: RemotingCommand): Rem
       entries.push([mq(topic, ctx.config.brokerName, q), { minOffset: min, maxOffset: max, lastUpdateTimestamp: Math.max(0, last) }]);
     }
     return ok(req, undefined, jsonBody({ offsetTable: new ObjectKeyMap(entries), topicPutTps: 0 }));
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  });
 }
 
 export function processConsumeStats(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const h = new RequestHeader(req.extFields);
+  return withHeader(req, (h) => {
     const group = h.str('consumerGroup');
     const one = h.optStr('topic');
     const list = h.optStr('topicList');
@@ -64,9 +60,7 @@ export function processConsumeStats(ctx: BrokerContext, req: RemotingCommand): R
       }
     }
     return ok(req, undefined, jsonBody({ offsetTable: new ObjectKeyMap(entries), consumeTps: ctx.stats.groupConsumeTps(group) }));
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  });
 }
 
 export function processRuntimeInfo(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {

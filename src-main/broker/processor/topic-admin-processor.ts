@@ -5,14 +5,12 @@
 import type { RemotingCommand } from '../../remoting/remoting-command.js';
 import { ResponseCode } from '../../remoting/response-code.js';
 import type { BrokerContext } from '../broker-context.js';
-import { RequestHeader } from './request-header.js';
-import { fail, ok, headerErrorResponse, jsonBody } from './response-util.js';
+import { fail, ok, withHeader, jsonBody } from './response-util.js';
 import { isSystemTopic, topicNameProblem, Perm } from '../metadata/system-names.js';
 import type { TopicConfig } from '../namesrv/route-types.js';
 
 export function processCreateTopic(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const h = new RequestHeader(req.extFields);
+  return withHeader(req, (h) => {
     const topic = h.str('topic');
     const problem = topicNameProblem(topic);
     if (problem) return fail(req, ResponseCode.INVALID_PARAMETER, problem);
@@ -39,23 +37,19 @@ export function processCreateTopic(ctx: BrokerContext, req: RemotingCommand): Re
     ctx.topics.upsert(config);
     ctx.registerToNameServers();
     return ok(req);
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  });
 }
 
 export function processDeleteTopic(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {
-  try {
-    const topic = new RequestHeader(req.extFields).str('topic');
+  return withHeader(req, (h) => {
+    const topic = h.str('topic');
     if (isSystemTopic(topic)) return fail(req, ResponseCode.INVALID_PARAMETER, `The topic[${topic}] is conflict with system topic.`);
     ctx.topics.remove(topic);
     ctx.offsets.removeTopic(topic);
     ctx.store.deleteTopic(topic);
     ctx.registerToNameServers();
     return ok(req);
-  } catch (err) {
-    return headerErrorResponse(req, err);
-  }
+  });
 }
 
 export function processGetAllTopicConfig(ctx: BrokerContext, req: RemotingCommand): RemotingCommand {

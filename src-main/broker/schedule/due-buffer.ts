@@ -55,15 +55,7 @@ export class DueBuffer {
       this.items.shift();
       this.overflowDue = Math.min(this.overflowDue, latest.due);
     }
-    // Binary search for the insertion point in descending order.
-    let lo = 0;
-    let hi = this.items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (before(this.items[mid]!, e)) hi = mid;
-      else lo = mid + 1;
-    }
-    this.items.splice(lo, 0, e);
+    this.offerUnbounded(e);
   }
 
   /** Removes and returns up to `max` entries due at or before `now`, earliest first. */
@@ -80,6 +72,7 @@ export class DueBuffer {
     for (const e of entries) this.offerUnbounded(e);
   }
 
+  /** Inserts in order whatever the capacity (binary search, descending). */
   private offerUnbounded(e: DueEntry): void {
     let lo = 0;
     let hi = this.items.length;

@@ -17,7 +17,7 @@
  */
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { nodeFileIO, writeFullySync, type FileIO } from './io/file-io.js';
+import { nodeFileIO, replaceFileSync, writeFullySync, type FileIO } from './io/file-io.js';
 import { readInt64, writeInt64 } from './message-codec.js';
 
 const CHECKPOINT_MAGIC = 0x4d514350;
@@ -84,16 +84,7 @@ export class StoreCheckpoint {
   }
 
   writeSync(data: CheckpointData): void {
-    const fd = this.io.openSync(this.tempPath, 'w');
-    try {
-      const b = encodeCheckpoint(data);
-      writeFullySync(this.io, fd, b, 0, b.length, 0);
-      this.io.fsyncSync(fd);
-    } finally {
-      this.io.closeSync(fd);
-    }
-    this.io.renameSync(this.tempPath, this.filePath);
-    this.io.fsyncDirSync(path.dirname(this.filePath));
+    replaceFileSync(this.io, this.filePath, encodeCheckpoint(data), this.tempPath);
   }
 
   /** Same as writeSync with the fsyncs on the thread pool (60 bytes: the write itself is inline). */

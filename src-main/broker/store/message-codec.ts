@@ -104,8 +104,8 @@ export class MessageDecodeError extends Error {
   }
 }
 
-/** MessageExt as decoded from a stored record. `body` is as stored (compressed when sysFlag 0x1). */
-export interface MessageExt {
+/** The fields a record takes from the message put: what a put hands the store (MessageToStore) and a decode gives back. */
+export interface MessageBase {
   topic: string;
   queueId: number;
   flag: number;
@@ -114,10 +114,14 @@ export interface MessageExt {
   sysFlag: number;
   bornTimestamp: number;
   bornHost: string;
-  storeTimestamp: number;
-  storeHost: string;
   reconsumeTimes: number;
   preparedTransactionOffset: number;
+}
+
+/** MessageExt as decoded from a stored record. `body` is as stored (compressed when sysFlag 0x1). */
+export interface MessageExt extends MessageBase {
+  storeTimestamp: number;
+  storeHost: string;
   queueOffset: number;
   commitLogOffset: number;
   bodyCRC: number;

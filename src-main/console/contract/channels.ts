@@ -58,11 +58,23 @@ export const CHANNELS = [
   'migration:get',
   'migration:control',
   'overview:badges',
+  // Issue 4 item 6: connection options, reset snapshots, cancellable operations, embedded settings
+  'connection:options-save',
+  'group:offset-snapshots',
+  'op:cancel',
+  'settings:embedded-get',
+  'settings:embedded-save',
+  // Issue 3 item 8: fault controls of the embedded cluster (in-process lifecycle calls)
+  'cluster:nodes',
+  'node:stop',
+  'node:kill',
+  'node:restart',
+  'node:promote',
 ] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 /** Topics the host pushes to the page. */
-export const EVENT_TOPICS = ['playground:tail', 'job:progress', 'migration:progress'] as const;
+export const EVENT_TOPICS = ['playground:tail', 'job:progress', 'migration:progress', 'op:progress'] as const;
 export type EventTopic = (typeof EVENT_TOPICS)[number];
 
 export function isChannel(value: unknown): value is Channel {
@@ -90,4 +102,8 @@ export const WRITE_CHANNELS: readonly Channel[] = [
   'migration:add-queues',
   'migration:start',
   'migration:control',
+  'node:stop',
+  'node:kill',
+  'node:restart',
+  'node:promote',
 ];

@@ -9,9 +9,11 @@ import type * as D from './dto.js';
 import type * as O from './ops-dto.js';
 import { schemas as baseSchemas } from './schemas.js';
 import { opsSchemas } from './ops-schemas.js';
+import type * as A from './admin-dto.js';
+import { adminSchemas } from './admin-schemas.js';
 
 /** Every channel's request schema: the console's own pages, then the operator pages. */
-export const schemas = { ...baseSchemas, ...opsSchemas };
+export const schemas = { ...baseSchemas, ...opsSchemas, ...adminSchemas };
 export type Schemas = typeof schemas;
 
 export interface Responses {
@@ -69,12 +71,23 @@ export interface Responses {
   'migration:get': O.MigrationJob;
   'migration:control': O.MigrationJob;
   'overview:badges': O.OverviewBadges;
+  'connection:options-save': A.ConnectionOptions;
+  'group:offset-snapshots': A.OffsetSnapshotList;
+  'op:cancel': A.OpCancelResult;
+  'settings:embedded-get': A.EmbeddedSettingsView;
+  'settings:embedded-save': A.EmbeddedSettingsView;
+  'cluster:nodes': A.EmbeddedClusterNodes;
+  'node:stop': A.NodeActionResult;
+  'node:kill': A.NodeActionResult;
+  'node:restart': A.NodeActionResult;
+  'node:promote': A.NodeActionResult;
 }
 
 export interface Events {
   'playground:tail': D.TailEvent;
   'job:progress': O.JobInfo;
   'migration:progress': O.MigrationJob;
+  'op:progress': A.OpProgress;
 }
 
 // Compile-time agreement of the three tables (channels.ts, schemas.ts, Responses).

@@ -166,6 +166,8 @@ export interface ResetOffsetQueue {
 export interface ResetOffsetResult {
   applied: boolean;
   queues: ResetOffsetQueue[];
+  /** The group's offsets on the topic just before an applied reset (group:offset-restore writes them back); null on a preview. */
+  snapshotId: string | null;
 }
 
 export interface MessageRow {
@@ -208,8 +210,8 @@ export interface BrowseResult {
   minOffset: number | null;
   maxOffset: number | null;
   partial: boolean;
-  /** Which budget stopped the scan, when partial. */
-  stoppedBy: 'rows' | 'time' | null;
+  /** Which budget stopped the scan, when partial ('cancelled': the page cancelled it). */
+  stoppedBy: 'rows' | 'time' | 'cancelled' | null;
 }
 
 export interface MessageByIdResult {
@@ -220,7 +222,7 @@ export interface MessageByIdResult {
 export interface MessageQueryResult {
   messages: MessageRow[];
   partial: boolean;
-  stoppedBy: 'rows' | 'time' | null;
+  stoppedBy: 'rows' | 'time' | 'cancelled' | null;
   errors: string[];
 }
 
@@ -252,6 +254,10 @@ export interface ConnectionInfo {
   accessKey: string | null;
   hasSecret: boolean;
   updatedAt: number | null;
+  /** Every write channel (and every write request code) is refused on this connection. */
+  readOnly: boolean;
+  /** Broker address rewrites (NAT, containers), first match wins. */
+  addressRewrites: Array<{ from: string; to: string }>;
 }
 
 export interface ConnectionTestResult {

@@ -401,7 +401,11 @@ export interface TxRecheckResult {
 
 export type AuditAction =
   | 'tx-commit' | 'tx-rollback' | 'tx-recheck' | 'offset-skip' | 'offset-restore' | 'topic-add-queues' | 'message-resend'
-  | 'migration-start' | 'migration-cancel' | 'migration-restore';
+  | 'migration-start' | 'migration-cancel' | 'migration-restore'
+  // Every other write, recorded by dispatch (src-main/console/audit.ts); 'write' is a write channel with no name of its own yet.
+  | 'topic-create' | 'topic-delete' | 'group-create' | 'group-delete' | 'offset-reset' | 'message-send' | 'dlq-resend'
+  | 'connection-save' | 'connection-remove' | 'connection-options' | 'embedded-settings'
+  | 'node-stop' | 'node-kill' | 'node-restart' | 'node-promote' | 'write';
 
 export interface AuditEntry {
   id: string;
@@ -412,6 +416,10 @@ export interface AuditEntry {
   detail: string;
   result: 'ok' | 'failed';
   error: string | null;
+  /** Who: the OS user and the page's host (desktop window, or web console from an address). Absent on old entries. */
+  actor?: string | null;
+  /** The console channel the write came through (absent for background steps of a job). */
+  channel?: string | null;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -132,7 +132,8 @@ export const opsSchemas = {
   'tx:recheck': z.object({ connectionId, brokerName, msgId: offsetMsgId, confirm, again: z.boolean().default(false) }).strict(),
 
   'audit:list': z
-    .object({ connectionId: connectionId.optional(), limit: z.number().int().min(1).max(1000).default(100) })
+    // unwrap(): without it zod fills the 'embedded' default and "all connections" cannot be asked for.
+    .object({ connectionId: connectionId.unwrap().optional(), limit: z.number().int().min(1).max(1000).default(100) })
     .strict(),
 
   'group:lag-history': z

@@ -53,6 +53,33 @@ export const namesrvAddr = z
     'expected host:port, several separated by ;',
   );
 
+/** A host name, an IPv4 literal or a bracketed IPv6 literal. */
+const HOST = String.raw`(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))`;
+const HOST_OR_HOST_PORT = new RegExp(`^${HOST}(?::\\d{1,5})?$`);
+
+const endpoint = z
+  .string()
+  .trim()
+  .min(1)
+  .max(261)
+  .regex(HOST_OR_HOST_PORT, 'expected host or host:port')
+  .refine((v) => {
+    const m = /:(\d{1,5})$/.exec(v);
+    return !m || (Number(m[1]) >= 1 && Number(m[1]) <= 65535);
+  }, 'the port must be 1-65535');
+
+/**
+ * One broker address rewrite: brokers behind NAT or in containers advertise addresses the desktop
+ * cannot reach. `from` is `host:port` (that address) or `host` (any port of it); `to` is `host:port`
+ * or `host` (keeps the port). The first matching rule wins.
+ */
+export const addressRewrite = z.object({ from: endpoint, to: endpoint }).strict();
+export const MAX_ADDRESS_REWRITES = 32;
+export const addressRewrites = z.array(addressRewrite).max(MAX_ADDRESS_REWRITES, `at most ${MAX_ADDRESS_REWRITES} rules`);
+
+/** Picked by the page per long call; `op:cancel` with the same id stops it. */
+export const opId = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'not an operation id');
+
 /** Scans stop at whichever comes first and then say `partial: true`. */
 export const budget = z
   .object({
@@ -88,7 +115,7 @@ export const schemas = {
   /** `confirmName` must repeat the topic: the page makes the user type it. */
   'topic:delete': z.object({ connectionId, topic: topicName, confirmName: z.string().max(MAX_TOPIC_LENGTH) }).strict(),
 
-  'group:list': z.object({ connectionId, includeSystem: z.boolean().default(false), query: search, budget }).strict(),
+  'group:list': z.object({ connectionId, includeSystem: z.boolean().default(false), query: search, budget, opId: opId.optional() }).strict(),
   'group:detail': z.object({ connectionId, group: groupName }).strict(),
   'group:reset-offset': z
     .object({
@@ -101,6 +128,7 @@ export const schemas = {
       force: z.boolean().default(true),
       /** Returns the per-queue new offsets without applying them. */
       dryRun: z.boolean().default(false),
+      opId: opId.optional(),
     })
     .strict()
     .refine((r) => r.target !== 'timestamp' || r.timestamp !== undefined, {
@@ -128,6 +156,7 @@ export const schemas = {
       fromOffset: offset,
       count: z.number().int().min(1).max(2000).default(100),
       budget,
+      opId: opId.optional(),
     })
     .strict(),
   /** An offset message id (store host + commitlog offset) or a client unique key (UNIQ_KEY). */
@@ -149,7 +178,7 @@ export const schemas = {
     })
     .strict(),
   'message:by-time': z
-    .object({ connectionId, topic: topicName, beginTime: timestamp, endTime: timestamp, budget })
+    .object({ connectionId, topic: topicName, beginTime: timestamp, endTime: timestamp, budget, opId: opId.optional() })
     .strict()
     .refine((r) => r.endTime >= r.beginTime, { message: 'endTime must not be before beginTime', path: ['endTime'] }),
 
@@ -178,8 +207,12 @@ export const schemas = {
       topic: topicName,
       /** Tag expression: `*` or `a || b`. */
       tags: z.string().min(1).max(255).default('*'),
+      /** TAG: `tags` filters. SQL92: `sql` filters on the message properties (evaluated by the console, so any cluster works). */
+      filterType: z.enum(['TAG', 'SQL92']).default('TAG'),
+      sql: z.string().trim().min(1).max(1024).optional(),
     })
-    .strict(),
+    .strict()
+    .refine((r) => r.filterType !== 'SQL92' || r.sql !== undefined, { message: 'a SQL92 expression is required', path: ['sql'] }),
   'playground:tail-stop': z.object({ tailId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/) }).strict(),
 
   'connection:list': empty,
@@ -192,6 +225,9 @@ export const schemas = {
       accessKey: z.string().max(256).optional(),
       /** Absent on edit: keep the stored secret. Empty string: remove it. */
       secretKey: z.string().max(256).optional(),
+      /** Absent: keep (new connections: off / none). */
+      readOnly: z.boolean().optional(),
+      addressRewrites: addressRewrites.optional(),
     })
     .strict(),
   'connection:remove': z.object({ id: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/) }).strict(),

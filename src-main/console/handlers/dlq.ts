@@ -25,11 +25,8 @@ function toDlqRow(m: MessageExt, brokerName: string, resent: number): DlqRow {
   return { ...toRow(m, brokerName), originTopic: originTopicOf(m), originMsgId: m.properties['ORIGIN_MESSAGE_ID'] ?? null, resent };
 }
 
-async function resentCounts(ctx: HandlerContext, msgIds: string[]): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  if (msgIds.length === 0) return out;
-  for (const r of await ctx.ops.resends.find({ sourceMsgId: { $in: msgIds } })) out.set(r.sourceMsgId, (out.get(r.sourceMsgId) ?? 0) + 1);
-  return out;
+function resentCounts(ctx: HandlerContext, msgIds: string[]): Promise<Map<string, number>> {
+  return ctx.ops.resendIndex.counts(msgIds);
 }
 
 function countBy(map: Map<string | null, number>): CountBy[] {

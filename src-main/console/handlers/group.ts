@@ -8,7 +8,9 @@ import { AdminError, type MQAdmin, type QueueOffsets } from '../../remoting/admi
 import { RequestCode } from '../../remoting/request-code.js';
 import { ResponseCode } from '../../remoting/response-code.js';
 import { ConsoleError } from '../contract/errors.js';
+import { randomBytes } from 'node:crypto';
 import type { GroupDetail, GroupQueueOffset, GroupSummary, ResetOffsetQueue } from '../contract/dto.js';
+import type { OffsetSnapshot } from '../contract/ops-dto.js';
 import type { Handler } from '../dispatch.js';
 import {
   Budget, brokerGroups, errorText, isSystemGroup, mapLimit, mastersOrFail, routeBrokers, timeOrNull, topicRoute, type BrokerAddr,
@@ -77,7 +79,8 @@ export const groupList: Handler<'group:list'> = async (req, ctx) => {
     .filter((n) => req.includeSystem || !isSystemGroup(n))
     .filter((n) => !query || n.toLowerCase().includes(query))
     .sort((a, b) => a.localeCompare(b));
-  const budget = new Budget(req.budget.maxRows, req.budget.maxMs);
+  const budget = new Budget(req.budget.maxRows, req.budget.maxMs, ctx.op?.signal);
+  let examined = 0;
   const groups: GroupSummary[] = await mapLimit(names, 4, async (name): Promise<GroupSummary> => {
     const perBroker = configs.get(name) ?? [];
     const first = perBroker[0]?.config ?? {};
@@ -103,9 +106,11 @@ export const groupList: Handler<'group:list'> = async (req, ctx) => {
     summary.messageModel = connection?.messageModel ?? null;
     summary.consumeType = connection?.consumeType ?? null;
     if (statErrors.length > 0) errors.push(`${name}: ${statErrors.join('; ')}`);
+    ctx.op?.progress(++examined, names.length, name);
     return summary;
   });
-  return { groups, total: configs.size, partial: budget.stoppedBy !== null || errors.length > 0, errors: errors.slice(0, 20) };
+  if (budget.cancelled) errors.unshift('Cancelled: groups after the cancel show no lag');
+  return { groups, total: configs.size, partial: budget.reason !== null || errors.length > 0, errors: errors.slice(0, 20) };
 };
 
 export const groupDetail: Handler<'group:detail'> = async (req, ctx) => {
@@ -154,6 +159,12 @@ export const groupDetail: Handler<'group:detail'> = async (req, ctx) => {
   return detail;
 };
 
+/**
+ * Previews (per-queue current and new offset), then, unless `dryRun`, saves a snapshot of the
+ * group's offsets on the topic (group:offset-restore writes it back in one click) and resets.
+ * With an `opId` the preview reports progress per queue and can be cancelled; once the reset has
+ * started it runs to the end (a half-applied reset is worse than a finished one).
+ */
 export const groupResetOffset: Handler<'group:reset-offset'> = async (req, ctx) => {
   const admin = ctx.connections.get(req.connectionId).admin;
   const route = await topicRoute(admin, req.topic);
@@ -162,6 +173,10 @@ export const groupResetOffset: Handler<'group:reset-offset'> = async (req, ctx) 
   // "latest" is a search at now: the first offset stored at or after it is the queue's end.
   const timestamp = req.target === 'earliest' ? 0 : req.target === 'latest' ? Date.now() : req.timestamp!;
   const preview: ResetOffsetQueue[] = [];
+  const totalQueues = brokers.reduce((n, b) => n + b.readQueueNums, 0);
+  const cancelled = (): void => {
+    if (ctx.op?.signal.aborted) throw new ConsoleError('CONFLICT', 'Cancelled before anything was changed');
+  };
   await mapLimit(brokers, 8, async (b) => {
     const addr = b.addr!;
     const current = new Map<number, number>();
@@ -171,15 +186,28 @@ export const groupResetOffset: Handler<'group:reset-offset'> = async (req, ctx) 
       // No offsets yet on this broker: current stays unknown.
     }
     for (let queueId = 0; queueId < b.readQueueNums; queueId++) {
+      cancelled();
       let newOffset: number;
       if (req.target === 'earliest') newOffset = await admin.minOffset(addr, req.topic, queueId);
       else if (req.target === 'latest') newOffset = await admin.maxOffset(addr, req.topic, queueId);
       else newOffset = await admin.searchOffset(addr, req.topic, queueId, timestamp);
       preview.push({ brokerName: b.brokerName, queueId, currentOffset: current.get(queueId) ?? null, newOffset });
+      ctx.op?.progress(preview.length, totalQueues, `${b.brokerName}/${queueId}`);
     }
   });
   preview.sort((a, b) => a.brokerName.localeCompare(b.brokerName) || a.queueId - b.queueId);
-  if (req.dryRun) return { applied: false, queues: preview };
+  if (req.dryRun) return { applied: false, queues: preview, snapshotId: null };
+  cancelled();
+
+  // The snapshot first: if it cannot be saved, nothing is reset.
+  const snapshot: OffsetSnapshot = {
+    id: `s${Date.now().toString(36)}${randomBytes(3).toString('hex')}`, at: Date.now(), connectionId: req.connectionId,
+    group: req.group, topic: req.topic,
+    reason: `before reset to ${req.target === 'timestamp' ? new Date(timestamp).toISOString() : req.target}`,
+    queues: preview.filter((p) => p.currentOffset !== null).map((p) => ({ brokerName: p.brokerName, queueId: p.queueId, offset: p.currentOffset! })),
+    restoredAt: null,
+  };
+  await ctx.ops.snapshots.put(snapshot);
 
   const applied: ResetOffsetQueue[] = [];
   for (const b of brokers) {
@@ -205,7 +233,7 @@ export const groupResetOffset: Handler<'group:reset-offset'> = async (req, ctx) 
     }
   }
   applied.sort((a, b) => a.brokerName.localeCompare(b.brokerName) || a.queueId - b.queueId);
-  return { applied: true, queues: applied };
+  return { applied: true, queues: applied, snapshotId: snapshot.id };
 };
 
 export const groupCreate: Handler<'group:create'> = async (req, ctx) => {

@@ -17,6 +17,8 @@ import {
   migrationAddQueues, migrationControl, migrationDiagnose, migrationGet, migrationList, migrationStart,
 } from './migration.js';
 import { overviewBadges } from './overview-badges.js';
+import { connectionOptionsSave, groupOffsetSnapshots, opCancel, settingsEmbeddedGet, settingsEmbeddedSave } from './admin.js';
+import { clusterNodes, nodeKill, nodePromote, nodeRestart, nodeStop } from './nodes.js';
 
 export const HANDLERS: Handlers = {
   'app:info': appInfo,
@@ -73,4 +75,14 @@ export const HANDLERS: Handlers = {
   'migration:get': migrationGet,
   'migration:control': migrationControl,
   'overview:badges': overviewBadges,
+  'connection:options-save': connectionOptionsSave,
+  'group:offset-snapshots': groupOffsetSnapshots,
+  'op:cancel': opCancel,
+  'settings:embedded-get': settingsEmbeddedGet,
+  'settings:embedded-save': settingsEmbeddedSave,
+  'cluster:nodes': clusterNodes,
+  'node:stop': nodeStop,
+  'node:kill': nodeKill,
+  'node:restart': nodeRestart,
+  'node:promote': nodePromote,
 };

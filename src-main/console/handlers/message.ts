@@ -70,18 +70,19 @@ export const messageBrowse: Handler<'message:browse'> = async (req, ctx) => {
     admin.minOffset(addr, req.topic, req.queueId).catch(() => null),
     admin.maxOffset(addr, req.topic, req.queueId).catch(() => null),
   ]);
-  const budget = new Budget(Math.min(req.count, req.budget.maxRows), req.budget.maxMs);
+  const budget = new Budget(Math.min(req.count, req.budget.maxRows), req.budget.maxMs, ctx.op?.signal);
   const rows: MessageRow[] = [];
   const start = minOffset !== null && req.fromOffset < minOffset ? minOffset : req.fromOffset;
   const next = await pullRange(admin, addr, req.topic, req.queueId, start, maxOffset, budget, (m) => {
     rows.push(toRow(m, req.brokerName));
     budget.rows++;
+    ctx.op?.progress(rows.length, req.count, null);
     return rows.length < req.count;
   });
   const reachedEnd = maxOffset !== null && next >= maxOffset;
   // Stopping because the page is full is not "partial"; stopping on the budget before that is.
-  const partial = !reachedEnd && rows.length < req.count && budget.stoppedBy !== null;
-  return { messages: rows, nextOffset: next, minOffset, maxOffset, partial, stoppedBy: partial ? budget.stoppedBy : null };
+  const partial = !reachedEnd && rows.length < req.count && budget.reason !== null;
+  return { messages: rows, nextOffset: next, minOffset, maxOffset, partial, stoppedBy: partial ? budget.reason : null };
 };
 
 export const messageById: Handler<'message:by-id'> = async (req, ctx) => {
@@ -159,11 +160,14 @@ export const messageByKey: Handler<'message:by-key'> = async (req, ctx) => {
 export const messageByTime: Handler<'message:by-time'> = async (req, ctx) => {
   const admin = ctx.connections.get(req.connectionId).admin;
   const route = await topicRoute(admin, req.topic);
-  const budget = new Budget(req.budget.maxRows, req.budget.maxMs);
+  const budget = new Budget(req.budget.maxRows, req.budget.maxMs, ctx.op?.signal);
   const rows: MessageRow[] = [];
   const errors: string[] = [];
   let unfinished = false;
-  for (const b of routeBrokers(route)) {
+  const brokers = routeBrokers(route);
+  const totalQueues = brokers.reduce((n, b) => n + b.readQueueNums, 0);
+  let queuesDone = 0;
+  for (const b of brokers) {
     const addr = queueAddress(route, b.brokerName);
     if (!addr) {
       errors.push(`${b.brokerName}: no node is up`);
@@ -190,10 +194,11 @@ export const messageByTime: Handler<'message:by-time'> = async (req, ctx) => {
       } catch (error) {
         errors.push(`${b.brokerName}/${queueId}: ${errorText(error)}`);
       }
+      ctx.op?.progress(++queuesDone, totalQueues, `${b.brokerName}/${queueId}`);
     }
   }
   rows.sort((a, b) => a.storeTimestamp - b.storeTimestamp || a.queueId - b.queueId || a.queueOffset - b.queueOffset);
-  const partial = (unfinished && budget.stoppedBy !== null) || errors.length > 0;
-  return { messages: rows, partial, stoppedBy: unfinished ? budget.stoppedBy : null, errors };
+  const partial = (unfinished && budget.reason !== null) || errors.length > 0;
+  return { messages: rows, partial, stoppedBy: unfinished ? budget.reason : null, errors };
 };
 

@@ -95,7 +95,7 @@ export const playgroundSend: Handler<'playground:send'> = async (req, ctx) => {
 
 export const playgroundTail: Handler<'playground:tail'> = async (req, ctx) => {
   const connection = ctx.connections.get(req.connectionId);
-  const tailId = await ctx.tails.start(ctx.session, connection, req.topic, req.tags);
+  const tailId = await ctx.tails.start(ctx.session, connection, req.topic, req.filterType === 'SQL92' ? { sql: req.sql! } : req.tags);
   return { tailId };
 };
 

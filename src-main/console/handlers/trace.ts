@@ -102,8 +102,7 @@ export async function buildTrace(ctx: HandlerContext, connectionId: string, at: 
   const [{ records, topic: traceTopic }, consumedBy, resends] = await Promise.all([
     traceRecords(admin, ids, errors),
     isRetryOrDlq(realTopic) ? Promise.resolve(new Set<string>()) : groupsOf(admin, realTopic, errors),
-    ctx.ops.resends.find({ $or: [...ids].flatMap((id) => [{ originUniqKey: id }, { originMsgId: id }, { sourceMsgId: id }]) }, { at: 1 }, 200)
-      .catch(() => [] as ResendRecord[]),
+    ctx.ops.resendIndex.recordsFor(ids).catch(() => [] as ResendRecord[]),
   ]);
   for (const r of records) if (r.type === 'SubBefore' && r.groupName && !isSystemGroup(r.groupName)) consumedBy.add(r.groupName);
   const groupNames = [...consumedBy].filter((g) => !isSystemGroup(g)).sort();

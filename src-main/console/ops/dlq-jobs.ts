@@ -1,12 +1,11 @@
 /**
  * The two jobs behind the dead-letter page: resend (SEND_MESSAGE_V2 of a copy to the original
- * topic or the group's retry topic, rate-limited, a receipt per message, never the same dead letter
- * twice in one job) and export (JSON Lines or CSV, streamed through a SafeFileWriter with flat memory).
+ * topic or the group's retry topic, rate-limited, a receipt per message — the receipts are also the
+ * record traces read, see resend-index.ts — never the same dead letter twice in one job) and export (JSON Lines or CSV, streamed through a SafeFileWriter with flat memory).
  */
 import path from 'node:path';
 import type { MQAdmin } from '../../remoting/admin/mq-admin.js';
 import { randomBytes } from 'node:crypto';
-import type { ResendRecord } from '../contract/ops-dto.js';
 import { errorText } from '../cluster-view.js';
 import type { JobHandle } from './jobs.js';
 import type { OpsServices } from './ops-services.js';
@@ -18,7 +17,6 @@ import { iterateSelection, type DlqSelectionInput } from './dlq-scan.js';
 
 export const RESEND_PRODUCER_GROUP = 'MQDESK_RESEND_PRODUCER';
 const SENDS_IN_FLIGHT = 32;
-const RECORD_BATCH = 500;
 
 export interface ResendJobSpec {
   connectionId: string;
@@ -35,12 +33,6 @@ export async function runResend(job: JobHandle, spec: ResendJobSpec, ops: OpsSer
   const pool = new InFlight(SENDS_IN_FLIGHT);
   /** Dead letters this job has handled: a second occurrence in the selection is skipped. */
   const handled = new Set<string>();
-  let records: ResendRecord[] = [];
-  const flush = async (): Promise<void> => {
-    const batch = records;
-    records = [];
-    await ops.recordResends(batch);
-  };
   const info = job.info;
   for await (const item of iterateSelection(spec.admin, spec.group, spec.selection, job.signal, ops.jobs)) {
     if (job.signal.aborted) break;
@@ -71,22 +63,15 @@ export async function runResend(job: JobHandle, spec: ResendJobSpec, ops: OpsSer
         const sent = await sender.send({ topic: copy.topic, properties: copy.properties, body: m.body, flag: m.flag, sysFlag: copySysFlag(m.sysFlag) });
         job.receipt({ sourceMsgId: m.msgId, originMsgId: originIdOf(m), uniqKey: m.properties['UNIQ_KEY'] ?? null, targetTopic: copy.topic,
           status: 'sent', newMsgId: sent.msgId, newUniqKey: copy.uniqKey, reason: null });
-        records.push({
-          id: copy.uniqKey, at: Date.now(), jobId: info.id, connectionId: spec.connectionId, group: spec.group, sourceMsgId: m.msgId,
-          originMsgId: originIdOf(m), originUniqKey: m.properties['UNIQ_KEY'] ?? null, targetTopic: copy.topic, newMsgId: sent.msgId,
-          newUniqKey: copy.uniqKey,
-        });
         job.update({ done: info.done + 1, succeeded: info.succeeded + 1 });
       } catch (error) {
         job.receipt({ sourceMsgId: m.msgId, originMsgId: originIdOf(m), uniqKey: m.properties['UNIQ_KEY'] ?? null, targetTopic: copy.topic,
           status: 'failed', newMsgId: null, newUniqKey: null, reason: errorText(error) });
         job.update({ done: info.done + 1, failed: info.failed + 1 });
       }
-      if (records.length >= RECORD_BATCH) await flush();
     });
   }
   await pool.drain();
-  await flush();
   if (info.total === null || job.signal.aborted) job.update({ total: info.done });
 }
 

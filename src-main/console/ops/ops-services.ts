@@ -12,6 +12,7 @@ import { LocalTable } from './local-db.js';
 import { JobManager } from './jobs.js';
 import { DEFAULT_SAMPLE_INTERVAL_MS, OpsSampler, type LagSampleDoc } from './sampler.js';
 import { MigrationManager, type MigrationDoc } from './migration.js';
+import { ResendIndex } from './resend-index.js';
 
 /** Desktop: asks where to save (native dialog); null when the user cancels. */
 export type PickExportPath = (suggestedName: string, format: 'jsonl' | 'csv') => Promise<string | null>;
@@ -28,7 +29,7 @@ export interface OpsEvents {
   migration(job: MigrationJob): void;
 }
 
-/** Resends made from the console kept for traces; the oldest go past this many. */
+/** Single resends (message:resend) kept for traces; the oldest go past this many. Bulk jobs keep receipts files instead. */
 const MAX_RESEND_RECORDS = 200_000;
 const PREVIEW_TTL_MS = 10 * 60_000;
 
@@ -36,6 +37,7 @@ export class OpsServices {
   readonly jobs: JobManager;
   readonly sampler: OpsSampler;
   readonly migrations: MigrationManager;
+  readonly resendIndex: ResendIndex;
   readonly pickExportPath: PickExportPath | null;
   private readonly secret = randomBytes(32);
   private readonly previews = new Map<string, { matched: number; partial: boolean; expiresAt: number }>();
@@ -55,6 +57,7 @@ export class OpsServices {
     const dir = path.join(options.dataDir, 'ops');
     this.pickExportPath = options.pickExportPath ?? null;
     this.jobs = new JobManager(jobsTable, dir, (j) => events.job(j), options.log);
+    this.resendIndex = new ResendIndex(this.jobs, jobsTable, resends);
     this.sampler = new OpsSampler(lagSamples, connections, options.sampleIntervalMs ?? DEFAULT_SAMPLE_INTERVAL_MS, options.log);
     this.migrations = new MigrationManager(migrationsTable, connections, (j) => events.migration(j),
       async (action, connectionId, target, detail) => {

@@ -152,6 +152,10 @@ export class OpsSampler {
         // no delay progress from this broker
       }
     }
+    // Groups deleted since (a migration's temporary group) leave the badges and the finder.
+    for (const key of [...this.recent.keys()]) {
+      if (key.startsWith(`${connectionId}|`) && !names.has(key.slice(connectionId.length + 1))) this.recent.delete(key);
+    }
     await mapLimit([...names].sort().slice(0, MAX_GROUPS), 4, async (group) => {
       if (this.stopped) return;
       try {

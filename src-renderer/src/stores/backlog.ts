@@ -18,6 +18,7 @@ export const useBacklogStore = defineStore('backlog', () => {
   const inspectError = ref<string | null>(null);
 
   async function loadHistory(group: string, windowMs: number): Promise<void> {
+    if (useConnectionStore().status !== 'connected') return;
     loading.value = true;
     try {
       history.value = await backlogApi.lagHistory({ connectionId: conn(), group, windowMs });
@@ -63,6 +64,7 @@ export const useMigrationStore = defineStore('migration', () => {
   }
 
   async function load(): Promise<void> {
+    if (useConnectionStore().status !== 'connected') return;
     listen();
     try {
       jobs.value = await migrationApi.list();

@@ -4,6 +4,7 @@ import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import { appApi } from '../api/app';
 import { connectionsApi } from '../api/connections';
+import { adminApi } from '../api/admin';
 import { transportInfo } from '../api';
 import type { AppInfo, TransportKind, TransportStatus } from '../transport/transport';
 import type { ConnectionInfo } from '../../../src-main/console/contract/dto';
@@ -72,6 +73,15 @@ export const useConnectionStore = defineStore('connection', () => {
 
   const test = (req: RequestOf<'connection:test'>) => connectionsApi.test(req);
 
+  /** The read-only switch and broker address rewrites of a connection (the embedded one too). */
+  async function saveOptions(req: RequestOf<'connection:options-save'>): Promise<void> {
+    await adminApi.saveOptions(req);
+    await loadConnections();
+  }
+
+  /** The connection the pages work on refuses writes: write buttons are disabled and say why. */
+  const readOnly = computed(() => current.value?.readOnly === true);
+
   watch(currentId, (id) => {
     try {
       window.localStorage.setItem(CONNECTION_STORAGE_KEY, id);
@@ -89,5 +99,8 @@ export const useConnectionStore = defineStore('connection', () => {
     }
   });
 
-  return { kind, status, info, lastError, loading, connections, currentId, current, epoch, refreshInfo, loadConnections, select, save, remove, test };
+  return {
+    kind, status, info, lastError, loading, connections, currentId, current, epoch, readOnly,
+    refreshInfo, loadConnections, select, save, remove, test, saveOptions,
+  };
 });

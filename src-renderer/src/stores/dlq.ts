@@ -20,6 +20,7 @@ export const useDlqStore = defineStore('dlq', () => {
   const conn = (): string => useConnectionStore().currentId;
 
   async function loadGroups(): Promise<void> {
+    if (useConnectionStore().status !== 'connected') return;
     try {
       groups.value = await dlqApi.groups(conn());
       groupsError.value = null;
@@ -29,6 +30,7 @@ export const useDlqStore = defineStore('dlq', () => {
   }
 
   async function load(group: string, filter: DlqFilter): Promise<void> {
+    if (useConnectionStore().status !== 'connected') return;
     loading.value = true;
     error.value = null;
     try {

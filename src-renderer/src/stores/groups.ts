@@ -2,6 +2,8 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { groupsApi } from '../api/groups';
+import { adminApi } from '../api/admin';
+import type { OffsetSnapshot } from '../../../src-main/console/contract/ops-dto';
 import type { GroupDetail, GroupSummary, ResetOffsetResult } from '../../../src-main/console/contract/dto';
 import type { RequestOf } from '../../../src-main/console/contract/contract';
 import { errorMessage } from '../utils/format';
@@ -50,6 +52,21 @@ export const useGroupsStore = defineStore('groups', () => {
     return groupsApi.resetOffset({ ...req, connectionId: useConnectionStore().currentId });
   }
 
+  /** Offset snapshots taken before resets and skips of a group, newest first. */
+  const snapshots = ref<OffsetSnapshot[]>([]);
+
+  async function loadSnapshots(group: string): Promise<void> {
+    try {
+      snapshots.value = (await adminApi.snapshots({ connectionId: useConnectionStore().currentId, group })).snapshots;
+    } catch {
+      snapshots.value = [];
+    }
+  }
+
+  async function restoreSnapshot(snapshotId: string): Promise<void> {
+    await adminApi.restoreSnapshot(useConnectionStore().currentId, snapshotId);
+  }
+
   async function create(req: Omit<RequestOf<'group:create'>, 'connectionId'>): Promise<void> {
     await groupsApi.create({ ...req, connectionId: useConnectionStore().currentId });
     await refresh();
@@ -60,5 +77,8 @@ export const useGroupsStore = defineStore('groups', () => {
     await refresh();
   }
 
-  return { groups, partial, includeSystem, loading, error, detail, detailLoading, detailError, refresh, loadDetail, resetOffset, create, remove };
+  return {
+    groups, partial, includeSystem, loading, error, detail, detailLoading, detailError, snapshots,
+    refresh, loadDetail, resetOffset, create, remove, loadSnapshots, restoreSnapshot,
+  };
 });

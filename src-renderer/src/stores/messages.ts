@@ -2,6 +2,8 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { messagesApi } from '../api/messages';
+import { trackOperation } from '../api/admin';
+import type { OpProgress } from '../../../src-main/console/contract/admin-dto';
 import { topicsApi } from '../api/topics';
 import type { MessageDetail, MessageRow, TopicQueue } from '../../../src-main/console/contract/dto';
 import type { RequestOf } from '../../../src-main/console/contract/contract';
@@ -15,7 +17,10 @@ export const useMessagesStore = defineStore('messages', () => {
   const loading = ref(false);
   const error = ref<string | null>(null);
   const partial = ref(false);
-  const stoppedBy = ref<'rows' | 'time' | null>(null);
+  const stoppedBy = ref<'rows' | 'time' | 'cancelled' | null>(null);
+  /** The running long query (by time): its progress, and how to cancel it. */
+  const progress = ref<OpProgress | null>(null);
+  let cancelRunning: (() => Promise<void>) | null = null;
   /** Browse state: where the next page starts and the queue's range. */
   const nextOffset = ref<number | null>(null);
   const minOffset = ref<number | null>(null);
@@ -95,15 +100,28 @@ export const useMessagesStore = defineStore('messages', () => {
     });
   }
 
+  /** Scans every queue of the topic: reports progress per queue and can be cancelled (keeps what it found). */
   function byTime(req: WithoutConnection<RequestOf<'message:by-time'>>): Promise<void> {
     return run(async () => {
       nextOffset.value = null;
       rows.value = [];
-      const r = await messagesApi.byTime({ ...req, connectionId: conn() });
-      rows.value = r.messages;
-      partial.value = r.partial;
-      stoppedBy.value = r.stoppedBy;
+      progress.value = { opId: '', done: 0, total: null, step: null };
+      const op = trackOperation((opId) => messagesApi.byTime({ ...req, connectionId: conn(), opId }), (p) => (progress.value = p));
+      cancelRunning = op.cancel;
+      try {
+        const r = await op.result;
+        rows.value = r.messages;
+        partial.value = r.partial;
+        stoppedBy.value = r.stoppedBy;
+      } finally {
+        cancelRunning = null;
+        progress.value = null;
+      }
     });
+  }
+
+  async function cancel(): Promise<void> {
+    await cancelRunning?.();
   }
 
   /** Opens the drawer on a row: the full message (body, properties) comes by its offset id. */
@@ -137,6 +155,6 @@ export const useMessagesStore = defineStore('messages', () => {
 
   return {
     queues, queuesError, loadQueues, rows, loading, error, partial, stoppedBy, nextOffset, minOffset, maxOffset, searched, detail, detailLoading, detailError,
-    browse, byId, byKey, byTime, open, close, clear,
+    progress, browse, byId, byKey, byTime, cancel, open, close, clear,
   };
 });

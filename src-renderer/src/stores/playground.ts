@@ -69,7 +69,8 @@ export const usePlaygroundStore = defineStore('playground', () => {
     }
   }
 
-  async function startTail(topic: string, tags: string): Promise<void> {
+  /** `filter`: a tag expression (`*`, `a || b`) or `{ sql }`, a SQL92 selector on the message properties. */
+  async function startTail(topic: string, filter: string | { sql: string }): Promise<void> {
     await stopTail();
     tailStarting.value = true;
     tailError.value = null;
@@ -82,7 +83,9 @@ export const usePlaygroundStore = defineStore('playground', () => {
       tailMessages.value = [...newestFirst, ...tailMessages.value].slice(0, TAIL_CAP);
     });
     try {
-      const r = await playgroundApi.tail({ connectionId: useConnectionStore().currentId, topic, tags: tags.trim() || '*' });
+      const r = await playgroundApi.tail(typeof filter === 'string'
+        ? { connectionId: useConnectionStore().currentId, topic, tags: filter.trim() || '*' }
+        : { connectionId: useConnectionStore().currentId, topic, filterType: 'SQL92', sql: filter.sql.trim() });
       tailId.value = r.tailId;
       tailTopic.value = topic;
     } catch (e) {

@@ -6,8 +6,8 @@ export function formatDuration(ms: number | null | undefined, t: (key: string, p
   const m = Math.floor(s / 60);
   if (m < 60) return t('duration.m', { n: m });
   const h = Math.floor(m / 60);
-  if (h < 24) return t('duration.hm', { h, m: m % 60 });
-  return t('duration.dh', { d: Math.floor(h / 24), h: h % 24 });
+  if (h < 24) return m % 60 === 0 ? t('duration.h', { n: h }) : t('duration.hm', { h, m: m % 60 });
+  return h % 24 === 0 ? t('duration.d', { n: Math.floor(h / 24) }) : t('duration.dh', { d: Math.floor(h / 24), h: h % 24 });
 }
 
 export function clock(ms: number): string {

@@ -58,6 +58,14 @@ describe('schemas', () => {
       'migration:diagnose': { group: 'G', topic: 'T' }, 'migration:add-queues': { topic: 'T', queuesPerBroker: 8, confirmName: 'T' },
       'migration:start': { group: 'G', topic: 'T', requestId: 'r1' }, 'migration:get': { jobId: 'm1' },
       'migration:control': { jobId: 'm1', action: 'pause' },
+      // console administration (issue 4 item 6) and embedded node controls (issue 3 item 8)
+      'connection:options-save': { readOnly: true }, 'group:offset-snapshots': { group: 'G' }, 'op:cancel': { opId: 'o1' },
+      'settings:embedded-save': { settings: {
+        startOnLaunch: true, namesrvPort: 0, namesrvCount: 1, brokerBasePort: 10911, brokerGroups: ['broker-a'], slavesPerGroup: 1,
+        flushMode: 'SYNC', replicationMode: 'ASYNC', dataDir: '',
+      } },
+      'node:stop': { node: 'broker-a-0', confirm: true }, 'node:kill': { node: 'broker-a-0', confirm: true },
+      'node:restart': { node: 'broker-a-0', confirm: true }, 'node:promote': { brokerName: 'broker-a', confirm: true },
     };
     for (const channel of CHANNELS) {
       const base = minimal[channel] ?? {};

@@ -8,6 +8,7 @@
  * fsyncs that run on the thread pool), so `nodeFileIO` is a thin pass-through and costs nothing.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 
 export type OpenFlags = 'r' | 'r+' | 'w' | 'w+';
 
@@ -106,6 +107,22 @@ export function writeFullySync(io: FileIO, fd: number, buffer: Buffer, offset: n
     if (n <= 0) throw new Error(`write returned ${n}`);
     done += n;
   }
+}
+
+/**
+ * Replaces `target` whole: temp file + fsync + rename + directory fsync, so a crash leaves the old
+ * file or the new one, never a torn mix (checkpoint, abort marker, tombstones, record-CRC marker).
+ */
+export function replaceFileSync(io: FileIO, target: string, data: Buffer, tmp = `${target}.tmp`): void {
+  const fd = io.openSync(tmp, 'w');
+  try {
+    writeFullySync(io, fd, data, 0, data.length, 0);
+    io.fsyncSync(fd);
+  } finally {
+    io.closeSync(fd);
+  }
+  io.renameSync(tmp, target);
+  io.fsyncDirSync(path.dirname(target));
 }
 
 /** fdatasync of a file through a private descriptor (never one a cache might close meanwhile). */

@@ -21,6 +21,7 @@ import {
   verifyStoredRecord,
   type EncodableMessage,
 } from '../../../../src-main/broker/store/message-codec.js';
+import { sampleMessage } from './sample-message.js';
 
 const require = createRequire(import.meta.url);
 
@@ -29,24 +30,7 @@ function flip(b: Buffer, index: number, mask: number): void {
 }
 
 function sample(overrides: Partial<EncodableMessage> = {}): EncodableMessage {
-  return {
-    topic: 'TopicTest',
-    queueId: 3,
-    flag: 7,
-    body: Buffer.from('hello world, a body of some length'),
-    properties: { TAGS: 'TagA', KEYS: 'k1 k2', UNIQ_KEY: '0A0B0C0D00002A9F0000000000000001' },
-    sysFlag: 0,
-    bornTimestamp: 1_700_000_000_123,
-    bornHost: '192.168.1.20:50123',
-    storeTimestamp: 1_700_000_000_456,
-    storeHost: '127.0.0.1:10911',
-    reconsumeTimes: 2,
-    preparedTransactionOffset: 0,
-    queueOffset: 42,
-    commitLogOffset: 4096,
-    recordCrc: true,
-    ...overrides,
-  };
+  return sampleMessage({ body: Buffer.from('hello world, a body of some length'), commitLogOffset: 4096, recordCrc: true, ...overrides });
 }
 
 describe('whole-record CRC trailer', () => {
