@@ -47,6 +47,8 @@ let namesrv = '';
 let admin: MQAdmin;
 let page: Page;
 const pageProblems: string[] = [];
+/** While the app restarts, the open page's failed reconnects are expected, not problems. */
+let restarting = false;
 const clients = new Set<OnsConsumer | OnsProducer>();
 
 function newestMtime(p: string): number {
@@ -185,7 +187,7 @@ async function openPage(): Promise<Page> {
   const context = await browser!.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
   const p = await context.newPage();
   p.on('console', (m) => {
-    if (m.type() === 'error') pageProblems.push(`console error: ${m.text()}`);
+    if (m.type() === 'error' && !restarting) pageProblems.push(`console error: ${m.text()}`);
   });
   p.on('pageerror', (e) => pageProblems.push(`page error: ${e.message}`));
   return p;
@@ -475,6 +477,7 @@ describe('operator pages in Chromium', () => {
     await shot('backlog-forwarding');
 
     // Restart the app: the serve process (cluster and console) stops and starts on the same data.
+    restarting = true;
     await closeClients();
     admin.close();
     await stopServe();
@@ -482,6 +485,7 @@ describe('operator pages in Chromium', () => {
     admin = createAdmin(namesrv);
     await page.goto(consoleUrl);
     await page.waitForSelector('[data-test=page-overview]');
+    restarting = false;
     await fresh(`/backlog?group=${group}&tab=migration`, `migration-job-${job!.id}`);
     await waitFor(async () => (await rpc<MigrationJob>('migration:get', { jobId: job!.id })).state === 'draining', 180_000, 'forwarding done after the restart');
     const drained = await rpc<MigrationJob>('migration:get', { jobId: job!.id });

@@ -183,6 +183,9 @@ export async function processSend(ctx: BrokerContext, req: RemotingCommand, conn
       }
     }
     properties.CLUSTER = ctx.config.clusterName;
+    // The producer group is otherwise lost after the send; a trace rebuilt from the broker's own
+    // records names it. Transactional sends already carry it (RocketMQ MessageConst.PROPERTY_PRODUCER_GROUP).
+    if (!properties.PGROUP) properties.PGROUP = header.producerGroup;
     result = await ctx.store.putMessage({
       topic,
       queueId: storeQueueId,

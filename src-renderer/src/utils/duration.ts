@@ -14,3 +14,8 @@ export function clock(ms: number): string {
   const d = new Date(ms);
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
+
+export function clockSeconds(ms: number): string {
+  const d = new Date(ms);
+  return `${clock(ms)}:${String(d.getSeconds()).padStart(2, '0')}`;
+}
