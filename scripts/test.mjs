@@ -12,10 +12,13 @@ const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 let passed = 0;
 let failed = 0;
 
-// 1. Type-check (counts as one check).
+// 1. Type-checks, main and renderer (each counts as one check).
 console.log('== typecheck (tsc -p tsconfig.node.json)');
 const tsc = spawnSync(bin('tsc'), ['-p', 'tsconfig.node.json', '--noEmit'], { cwd: root, stdio: 'inherit' });
 if (tsc.status === 0) passed++; else failed++;
+console.log('== typecheck (vue-tsc -p tsconfig.web.json)');
+const vueTsc = spawnSync(bin('vue-tsc'), ['-p', 'tsconfig.web.json', '--noEmit'], { cwd: root, stdio: 'inherit' });
+if (vueTsc.status === 0) passed++; else failed++;
 
 // 2. Vitest, with a JSON report to count results.
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mqdesk-test-'));

@@ -347,6 +347,8 @@ describe('issue 4 item 6 and issue 3 item 8 in Chromium', () => {
     const topics = (await rpcCall('topic:list', {})).result as { topics: Array<{ name: string }> };
     expect(topics.topics.map((t) => t.name)).not.toContain('ReadOnlyE2e');
     await page.locator('[data-test=embedded-settings]').scrollIntoViewIfNeeded();
+    // Loaded once the WebSocket is up, even though the card mounted before.
+    await expect.poll(() => page.inputValue('[data-test=es-groups]'), { timeout: 10_000 }).toBe('broker-a, broker-b');
     await shot(page, 'settings-embedded');
     await page.context().close();
   });

@@ -4,6 +4,7 @@ import { ref } from 'vue';
 import { adminApi } from '../api/admin';
 import type { AuditEntry } from '../../../src-main/console/contract/ops-dto';
 import { errorMessage } from '../utils/format';
+import { useConnectionStore } from './connection';
 
 export const useAuditStore = defineStore('audit', () => {
   const entries = ref<AuditEntry[]>([]);
@@ -13,6 +14,7 @@ export const useAuditStore = defineStore('audit', () => {
   const connectionFilter = ref<string | null>(null);
 
   async function refresh(limit = 200): Promise<void> {
+    if (useConnectionStore().status !== 'connected') return;
     loading.value = true;
     try {
       entries.value = await adminApi.audit({ limit, ...(connectionFilter.value ? { connectionId: connectionFilter.value } : {}) });

@@ -52,6 +52,7 @@ export const useEmbeddedStore = defineStore('embedded', () => {
   }
 
   async function loadSettings(): Promise<void> {
+    if (useConnectionStore().status !== 'connected') return;
     try {
       settings.value = await adminApi.embeddedSettings();
       settingsError.value = null;
