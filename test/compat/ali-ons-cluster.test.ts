@@ -9,24 +9,11 @@ import { startCluster, type EmbeddedCluster } from '../../src-main/broker/cluste
 import { MQAdmin } from '../../src-main/remoting/admin/mq-admin.js';
 import { tempDir, waitFor } from '../harness/temp-dir.js';
 import {
-  createConsumer as newConsumer, createMessage, createProducer as newProducer, type OnsConsumer, type OnsMessage,
-  type OnsProducer,
+  createMessage, trackClients, type OnsConsumer, type OnsMessage,
 } from '../harness/ali-ons.js';
 
-// Every client made by a test is closed after it, pass or fail: ali-ons shares one MQClient per
-// client id, so a client left open would be reused by the next test with stale routes.
-const openClients = new Set<OnsConsumer | OnsProducer>();
-const track = <T extends OnsConsumer | OnsProducer>(c: T): T => {
-  openClients.add(c);
-  const close = c.close.bind(c);
-  c.close = async () => {
-    openClients.delete(c);
-    await close();
-  };
-  return c;
-};
-const createConsumer = (...args: Parameters<typeof newConsumer>): OnsConsumer => track(newConsumer(...args));
-const createProducer = (...args: Parameters<typeof newProducer>): OnsProducer => track(newProducer(...args));
+const clients = trackClients();
+const { createConsumer, createProducer } = clients;
 
 const TOPIC = 'CompatTopic';
 const TOTAL = 1000;
@@ -65,7 +52,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  await Promise.all([...openClients].map((c) => c.close().catch(() => undefined)));
+  await clients.closeAll();
 });
 
 afterAll(async () => {

@@ -82,3 +82,58 @@ export function createMessage(topic: string, tags: string, body: string | Buffer
   msg.keys = keys;
   return msg;
 }
+
+/**
+ * ali-ons consumers start a module-wide CLIENT_INNER_PRODUCER on their own client instance and
+ * never close it; closing it here means no client outlives its test (and its cluster).
+ */
+export async function closeDefaultProducer(): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const MQProducer = require('ali-ons/lib/producer/mq_producer') as { defaultProducer: OnsProducer | null };
+  const p = MQProducer.defaultProducer;
+  MQProducer.defaultProducer = null;
+  if (p) await p.close().catch(() => undefined);
+}
+
+export type OnsClient = OnsConsumer | OnsProducer;
+
+/**
+ * The clients a test made, so every one is closed after it, pass or fail: ali-ons shares one
+ * MQClient per client id, so a client left open would be reused by the next test with stale routes.
+ */
+export interface OnsClients {
+  /** The clients not closed yet (a tracked client leaves the set when it is closed). */
+  readonly open: ReadonlySet<OnsClient>;
+  track<T extends OnsClient>(client: T): T;
+  createProducer(...args: Parameters<typeof createProducer>): OnsProducer;
+  createConsumer(...args: Parameters<typeof createConsumer>): OnsConsumer;
+  /** Closes every open client at once, ignoring close errors (then the default producer, if asked). */
+  closeAll(): Promise<void>;
+}
+
+/**
+ * withDefaultProducer: closeAll also closes the module-wide producer the consumers started
+ * (closeDefaultProducer), after the tracked clients.
+ */
+export function trackClients(options: { withDefaultProducer?: boolean } = {}): OnsClients {
+  const open = new Set<OnsClient>();
+  const track = <T extends OnsClient>(client: T): T => {
+    open.add(client);
+    const close = client.close.bind(client);
+    client.close = async () => {
+      open.delete(client);
+      await close();
+    };
+    return client;
+  };
+  return {
+    open,
+    track,
+    createProducer: (...args) => track(createProducer(...args)),
+    createConsumer: (...args) => track(createConsumer(...args)),
+    async closeAll() {
+      await Promise.all([...open].map((c) => c.close().catch(() => undefined)));
+      if (options.withDefaultProducer) await closeDefaultProducer();
+    },
+  };
+}

@@ -4,49 +4,19 @@ import { ref } from 'vue';
 import { groupsApi } from '../api/groups';
 import { adminApi } from '../api/admin';
 import type { OffsetSnapshot } from '../../../src-main/console/contract/ops-dto';
-import type { GroupDetail, GroupSummary, ResetOffsetResult } from '../../../src-main/console/contract/dto';
+import type { GroupSummary, ResetOffsetResult } from '../../../src-main/console/contract/dto';
 import type { RequestOf } from '../../../src-main/console/contract/contract';
-import { errorMessage } from '../utils/format';
 import { useConnectionStore } from './connection';
+import { useConnectedList } from './connected-list';
 
 export const useGroupsStore = defineStore('groups', () => {
   const groups = ref<GroupSummary[]>([]);
-  const partial = ref(false);
-  const includeSystem = ref(false);
-  const loading = ref(false);
-  const error = ref<string | null>(null);
-  const detail = ref<GroupDetail | null>(null);
-  const detailLoading = ref(false);
-  const detailError = ref<string | null>(null);
-
-  async function refresh(): Promise<void> {
-    const connection = useConnectionStore();
-    if (connection.status !== 'connected') return;
-    loading.value = true;
-    try {
-      const r = await groupsApi.list(connection.currentId, includeSystem.value);
-      groups.value = r.groups;
-      partial.value = r.partial;
-      error.value = null;
-    } catch (e) {
-      error.value = errorMessage(e);
-    } finally {
-      loading.value = false;
-    }
-  }
-
-  async function loadDetail(group: string): Promise<void> {
-    detailLoading.value = true;
-    detailError.value = null;
-    try {
-      detail.value = await groupsApi.detail(useConnectionStore().currentId, group);
-    } catch (e) {
-      detail.value = null;
-      detailError.value = errorMessage(e);
-    } finally {
-      detailLoading.value = false;
-    }
-  }
+  const list = useConnectedList({
+    list: groupsApi.list,
+    apply: (r) => { groups.value = r.groups; },
+    detail: groupsApi.detail,
+  });
+  const { partial, includeSystem, loading, error, detail, detailLoading, detailError, refresh, loadDetail } = list;
 
   function resetOffset(req: Omit<RequestOf<'group:reset-offset'>, 'connectionId'>): Promise<ResetOffsetResult> {
     return groupsApi.resetOffset({ ...req, connectionId: useConnectionStore().currentId });

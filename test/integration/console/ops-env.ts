@@ -4,7 +4,6 @@
  * many in flight), ali-ons clients that are all closed afterwards, and a console service that can
  * be stopped and started again on the same data directory (not the cluster).
  */
-import { createRequire } from 'node:module';
 import { startCluster, type ClusterOptions, type EmbeddedCluster } from '../../../src-main/broker/cluster/cluster.js';
 import { ConsoleService, type ConsoleServiceOptions } from '../../../src-main/console/service.js';
 import type { Session } from '../../../src-main/console/dispatch.js';
@@ -15,9 +14,7 @@ import { createAdmin } from '../../../src-main/console/connection.js';
 import type { MQAdmin } from '../../../src-main/remoting/admin/mq-admin.js';
 import { encodeProperties } from '../../../src-main/broker/store/message-codec.js';
 import { tempDir, waitFor } from '../../harness/temp-dir.js';
-import type { OnsConsumer, OnsProducer } from '../../harness/ali-ons.js';
-
-const requireCjs = createRequire(import.meta.url);
+import { trackClients, type OnsConsumer, type OnsProducer } from '../../harness/ali-ons.js';
 
 export interface OpsEnv {
   cluster: EmbeddedCluster;
@@ -45,7 +42,7 @@ export async function startOpsEnv(prefix: string, clusterOptions: Partial<Cluste
     dataDir: `${dir.path}/console`, embeddedNamesrvAddr: cluster.namesrvAddr, mode: 'headless', version: '0.0.0-test',
     log: () => undefined, ...serviceOptions,
   });
-  const clients = new Set<OnsConsumer | OnsProducer>();
+  const clients = trackClients({ withDefaultProducer: true });
   const env: OpsEnv = {
     cluster,
     service: await make(),
@@ -77,23 +74,9 @@ export async function startOpsEnv(prefix: string, clusterOptions: Partial<Cluste
       }, timeoutMs, `job ${jobId}`);
       return job!;
     },
-    track(client) {
-      clients.add(client);
-      const close = client.close.bind(client);
-      client.close = async () => {
-        clients.delete(client);
-        await close();
-      };
-      return client;
-    },
+    track: clients.track,
     async closeClients() {
-      await Promise.all([...clients].map((c) => c.close().catch(() => undefined)));
-      // ali-ons consumers start a module-wide CLIENT_INNER_PRODUCER and never close it.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const MQProducer = requireCjs('ali-ons/lib/producer/mq_producer') as { defaultProducer: OnsProducer | null };
-      const p = MQProducer.defaultProducer;
-      MQProducer.defaultProducer = null;
-      if (p) await p.close().catch(() => undefined);
+      await clients.closeAll();
     },
     async stop() {
       await env.closeClients();

@@ -5,7 +5,6 @@
  * delivery is checked against its exact due time: never before, and late by little (printed).
  * Delayed messages survive a full cluster stop/start, delivered exactly once.
  */
-import { createRequire } from 'node:module';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type EmbeddedCluster } from '../../../src-main/broker/cluster/cluster.js';
 import { RemotingClient } from '../../../src-main/remoting/remoting-client.js';
@@ -16,39 +15,15 @@ import { parseFastjson } from '../../../src-main/remoting/fastjson.js';
 import { decodeMessages, encodeProperties, type MessageExt } from '../../../src-main/broker/store/message-codec.js';
 import { tempDir, waitFor } from '../../harness/temp-dir.js';
 import {
-  createConsumer as newConsumer, createMessage, createProducer as newProducer, type OnsConsumer, type OnsMessage,
-  type OnsProducer,
+  closeDefaultProducer, createMessage, trackClients, type OnsMessage,
 } from '../../harness/ali-ons.js';
-
-const requireCjs = createRequire(import.meta.url);
 
 /** RocketMQ's default levels, in ms. */
 const LEVEL_MS = [1000, 5000, 10_000];
 /** Lateness allowed between the due time and the consumer's handler (long-poll wake-up, decode). */
 const TOLERANCE_MS = 500;
 
-/**
- * ali-ons consumers start a module-wide CLIENT_INNER_PRODUCER on their own client instance and
- * never close it; closed here so no client outlives its test (and its cluster).
- */
-async function closeDefaultProducer(): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const MQProducer = requireCjs('ali-ons/lib/producer/mq_producer') as { defaultProducer: OnsProducer | null };
-  const p = MQProducer.defaultProducer;
-  MQProducer.defaultProducer = null;
-  if (p) await p.close().catch(() => undefined);
-}
-
-const openClients = new Set<OnsConsumer | OnsProducer>();
-const track = <T extends OnsConsumer | OnsProducer>(c: T): T => {
-  openClients.add(c);
-  const close = c.close.bind(c);
-  c.close = async () => {
-    openClients.delete(c);
-    await close();
-  };
-  return c;
-};
+const clients = trackClients({ withDefaultProducer: true });
 
 const dir = tempDir('semantics-delay');
 let cluster: EmbeddedCluster;
@@ -98,9 +73,9 @@ interface Received {
 /** A FIRST_OFFSET consumer recording every delivery by key (the first key of the message). */
 async function consumeAll(c: EmbeddedCluster, group: string, instance: string, topic: string): Promise<Received[]> {
   const received: Received[] = [];
-  const consumer = track(newConsumer(c.namesrvAddr, group, instance, {
+  const consumer = clients.createConsumer(c.namesrvAddr, group, instance, {
     consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET', rebalanceInterval: 1000, pollNameServerInteval: 1000,
-  }));
+  });
   consumer.on('error', () => undefined);
   consumer.subscribe(topic, '*', async (msg: OnsMessage) => {
     received.push({ key: String(msg.keys).split(' ')[0]!, at: Date.now(), msg });
@@ -114,10 +89,7 @@ beforeAll(async () => {
   client = new RemotingClient({ defaultTimeoutMs: 5000 });
 });
 
-afterEach(async () => {
-  await Promise.all([...openClients].map((c) => c.close().catch(() => undefined)));
-  await closeDefaultProducer();
-});
+afterEach(() => clients.closeAll());
 
 afterAll(async () => {
   client?.close();
@@ -130,7 +102,7 @@ describe('delay levels (ali-ons Message#delayTimeLevel)', () => {
     const topic = 'DelayLevels';
     await createTopic(cluster, topic, 2);
     const received = await consumeAll(cluster, 'GID_DELAY_LEVELS', 'delay-c1', topic);
-    const producer = track(newProducer(cluster.namesrvAddr, 'PID_DELAY_LEVELS', 'delay-p1'));
+    const producer = clients.createProducer(cluster.namesrvAddr, 'PID_DELAY_LEVELS', 'delay-p1');
     await producer.ready();
 
     const sent: Array<{ key: string; level: number; broker: string }> = [];
@@ -273,7 +245,7 @@ describe('delayed messages across a cluster stop and start', () => {
     try {
       const topic = 'DelayRestart';
       await createTopic(c, topic, 2);
-      const producer = track(newProducer(c.namesrvAddr, 'PID_DELAY_RESTART', 'restart-p1'));
+      const producer = clients.createProducer(c.namesrvAddr, 'PID_DELAY_RESTART', 'restart-p1');
       await producer.ready();
       const sendDelayed = async (key: string, level: number): Promise<string> => {
         const msg = createMessage(topic, 'TagR', `body-${key}`, [key]);
@@ -327,7 +299,7 @@ describe('delayed messages across a cluster stop and start', () => {
         expect(c.broker(name)!.schedule!.levelStats().every((l) => l.pendingCount === 0)).toBe(true);
         expect(c.broker(name)!.schedule!.timerStats().pendingCount).toBe(0);
       }
-      for (const k of openClients) await k.close().catch(() => undefined);
+      for (const k of clients.open) await k.close().catch(() => undefined);
       await closeDefaultProducer();
     } finally {
       await c.stop();

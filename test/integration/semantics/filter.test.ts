@@ -6,7 +6,6 @@
  * that page past many non-matching messages, long polls woken only by matching arrivals, and a
  * broker with enablePropertyFilter=false (reference §7.3, §7.4, issue item 5).
  */
-import { createRequire } from 'node:module';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type EmbeddedCluster } from '../../../src-main/broker/cluster/cluster.js';
 import { RemotingClient } from '../../../src-main/remoting/remoting-client.js';
@@ -17,33 +16,13 @@ import { decodeMessages, type MessageExt } from '../../../src-main/broker/store/
 import { tempDir, waitFor } from '../../harness/temp-dir.js';
 import { PULL_FLAG, call, send, sleep } from '../../harness/broker-protocol.js';
 import {
-  createConsumer as newConsumer, createMessage, createProducer as newProducer, type OnsConsumer, type OnsMessage,
-  type OnsProducer,
+  createMessage, trackClients, type OnsConsumer, type OnsMessage,
 } from '../../harness/ali-ons.js';
 
-const requireCjs = createRequire(import.meta.url);
 
-/** ali-ons consumers start a module-wide CLIENT_INNER_PRODUCER they never close; closed after each test. */
-async function closeDefaultProducer(): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const MQProducer = requireCjs('ali-ons/lib/producer/mq_producer') as { defaultProducer: OnsProducer | null };
-  const p = MQProducer.defaultProducer;
-  MQProducer.defaultProducer = null;
-  if (p) await p.close().catch(() => undefined);
-}
 
-const openClients = new Set<OnsConsumer | OnsProducer>();
-const track = <T extends OnsConsumer | OnsProducer>(c: T): T => {
-  openClients.add(c);
-  const close = c.close.bind(c);
-  c.close = async () => {
-    openClients.delete(c);
-    await close();
-  };
-  return c;
-};
-const createConsumer = (...args: Parameters<typeof newConsumer>): OnsConsumer => track(newConsumer(...args));
-const createProducer = (...args: Parameters<typeof newProducer>): OnsProducer => track(newProducer(...args));
+const clients = trackClients({ withDefaultProducer: true });
+const { createConsumer, createProducer } = clients;
 
 type Subscription = string | { expressionType: 'SQL92'; subString: string };
 const subscribe = (c: OnsConsumer, topic: string, expression: Subscription, handler: (m: OnsMessage) => Promise<void>): void =>
@@ -61,10 +40,7 @@ beforeAll(async () => {
   client = new RemotingClient({ defaultTimeoutMs: 5000 });
 });
 
-afterEach(async () => {
-  await Promise.all([...openClients].map((c) => c.close().catch(() => undefined)));
-  await closeDefaultProducer();
-});
+afterEach(() => clients.closeAll());
 
 afterAll(async () => {
   client?.close();

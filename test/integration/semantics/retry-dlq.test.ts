@@ -19,8 +19,7 @@ import {
 } from '../../../src-main/broker/store/message-codec.js';
 import { tempDir, waitFor } from '../../harness/temp-dir.js';
 import {
-  createConsumer as newConsumer, createMessage, createProducer as newProducer, type OnsConsumer, type OnsMessage,
-  type OnsProducer,
+  createMessage, trackClients, type OnsMessage,
 } from '../../harness/ali-ons.js';
 
 const requireCjs = createRequire(import.meta.url);
@@ -31,28 +30,7 @@ const ACTION_RETRY = (requireCjs('ali-ons') as { Consumer: { ACTION_RETRY: symbo
 const SHORT_LEVELS = [100, 200, 400, 700, 1000, 1300, 1600, 1900, 2200, 2500, 2800, 3100, 3400, 3700, 4000, 4300, 4600, 4900];
 const MAX_RECONSUME = 3;
 
-/**
- * ali-ons consumers start a module-wide CLIENT_INNER_PRODUCER on their own client instance and
- * never close it; closed here so no client outlives its test (and its cluster).
- */
-async function closeDefaultProducer(): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const MQProducer = requireCjs('ali-ons/lib/producer/mq_producer') as { defaultProducer: OnsProducer | null };
-  const p = MQProducer.defaultProducer;
-  MQProducer.defaultProducer = null;
-  if (p) await p.close().catch(() => undefined);
-}
-
-const openClients = new Set<OnsConsumer | OnsProducer>();
-const track = <T extends OnsConsumer | OnsProducer>(c: T): T => {
-  openClients.add(c);
-  const close = c.close.bind(c);
-  c.close = async () => {
-    openClients.delete(c);
-    await close();
-  };
-  return c;
-};
+const clients = trackClients({ withDefaultProducer: true });
 
 const dir = tempDir('semantics-retry');
 let cluster: EmbeddedCluster;
@@ -127,10 +105,7 @@ beforeAll(async () => {
   client = new RemotingClient({ defaultTimeoutMs: 5000 });
 });
 
-afterEach(async () => {
-  await Promise.all([...openClients].map((c) => c.close().catch(() => undefined)));
-  await closeDefaultProducer();
-});
+afterEach(() => clients.closeAll());
 
 afterAll(async () => {
   client?.close();
@@ -157,12 +132,12 @@ describe('a consumer that always fails (ali-ons: ACTION_RETRY, then throws; CONS
     await createGroup(group);
 
     const attempts: Attempt[] = [];
-    const consumer = track(newConsumer(cluster.namesrvAddr, group, 'retry-c1', {
+    const consumer = clients.createConsumer(cluster.namesrvAddr, group, 'retry-c1', {
       maxReconsumeTimes: MAX_RECONSUME,
       consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
       rebalanceInterval: 1000,
       pollNameServerInteval: 1000,
-    }));
+    });
     const errors: string[] = [];
     consumer.on('error', (e: Error) => errors.push(e.message));
     consumer.subscribe(topic, '*', async (msg: OnsMessage) => {
@@ -187,7 +162,7 @@ describe('a consumer that always fails (ali-ons: ACTION_RETRY, then throws; CONS
     await waitFor(() => [...table.keys()].filter((k) => k.includes(`%RETRY%${group}`)).length === 2
       && [...table.keys()].filter((k) => k.includes(`"${topic}"`)).length === 4, 20_000, 'consumer pulling topic and retry queues');
 
-    const producer = track(newProducer(cluster.namesrvAddr, 'PID_ALWAYS_FAILS', 'retry-p1'));
+    const producer = clients.createProducer(cluster.namesrvAddr, 'PID_ALWAYS_FAILS', 'retry-p1');
     await producer.ready();
     const uniq = uniqKey();
     const msg = createMessage(topic, 'TagRetry', 'always-fails-body', ['order-42', 'customer-7']);
