@@ -485,8 +485,9 @@ describe('operator pages in Chromium', () => {
     admin = createAdmin(namesrv);
     await page.goto(consoleUrl);
     await page.waitForSelector('[data-test=page-overview]');
-    restarting = false;
     await fresh(`/backlog?group=${group}&tab=migration`, `migration-job-${job!.id}`);
+    // Reconnect attempts the page made while the server was down may still log once it is back up.
+    restarting = false;
     await waitFor(async () => (await rpc<MigrationJob>('migration:get', { jobId: job!.id })).state === 'draining', 180_000, 'forwarding done after the restart');
     const drained = await rpc<MigrationJob>('migration:get', { jobId: job!.id });
     expect(drained.forwarded).toBe(BACKLOG);
